@@ -1,0 +1,499 @@
+//! Who may talk to us: callback authentication and the API bearer token.
+//!
+//! Callbacks: Sinch's SMS HMAC scheme (the default; FACTS.md section c),
+//! HTTP Basic, and the tutorial's scheme (opt-in only; Sinch never sends it).
+//! Several secrets may be configured at once so a secret can be rotated
+//! without losing callbacks; the index of the secret that matched is
+//! reported so operators can see when an old one is no longer used.
+//! Every comparison of secret material is constant-time; no error carries a
+//! secret or an expected signature.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+use crate::http::Headers;
+
+pub const SIGNATURE: &str = "x-sinch-webhook-signature";
+pub const NONCE: &str = "x-sinch-webhook-signature-nonce";
+pub const TIMESTAMP: &str = "x-sinch-webhook-signature-timestamp";
+pub const ALGORITHM: &str = "x-sinch-webhook-signature-algorithm";
+const LEGACY_SIGNATURE: &str = "x-sinch-signature";
+const LEGACY_TIMESTAMP: &str = "x-sinch-timestamp";
+
+/// A secret string. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How callbacks are authenticated. A request passes if any enabled method
+/// accepts it.
+#[derive(Debug, Clone, Default)]
+pub struct CallbackAuth {
+    /// Sinch HMAC secrets, newest first. Empty = HMAC off.
+    pub hmac_secrets: Vec<Secret>,
+    /// `user:password` for HTTP Basic. None = Basic off.
+    pub basic: Option<Secret>,
+    /// Base64-decoded keys for the tutorial's scheme. Empty = off.
+    pub legacy_keys: Vec<Vec<u8>>,
+    /// Opt-in freshness window for the HMAC timestamp, in seconds.
+    pub max_age_secs: Option<u64>,
+    /// Development only: accept everything.
+    pub disabled: bool,
+}
+
+/// Which method (and which secret) let a callback in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verified {
+    Hmac { secret_index: usize },
+    Basic,
+    Legacy { secret_index: usize },
+    Unauthenticated,
+}
+
+/// Why a callback was refused. For logs only; the client sees a fixed text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    MissingHeader(&'static str),
+    UnsupportedAlgorithm,
+    BadTimestamp,
+    Stale,
+    BadSignature,
+    BadBasic,
+    NoCredentials,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::MissingHeader(h) => write!(f, "missing header {h}"),
+            AuthError::UnsupportedAlgorithm => f.write_str("signature algorithm is not HmacSHA256"),
+            AuthError::BadTimestamp => f.write_str("signature timestamp is not a number"),
+            AuthError::Stale => f.write_str("signature timestamp outside the allowed window"),
+            AuthError::BadSignature => {
+                f.write_str("signature does not match any configured secret")
+            }
+            AuthError::BadBasic => f.write_str("basic credentials do not match"),
+            AuthError::NoCredentials => f.write_str("no credentials in request"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+impl CallbackAuth {
+    /// Checks one callback over its exact received bytes. `now_secs` is the
+    /// clock for the optional freshness window (injected for tests).
+    pub fn verify(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        now_secs: i64,
+    ) -> Result<Verified, AuthError> {
+        if self.disabled {
+            return Ok(Verified::Unauthenticated);
+        }
+        let mut first_error = None;
+        let mut attempt = |result: Result<Verified, AuthError>| match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                first_error.get_or_insert(e);
+                None
+            }
+        };
+        if !self.hmac_secrets.is_empty() && headers.get(SIGNATURE).is_some() {
+            if let Some(v) = attempt(self.verify_hmac(headers, body, now_secs)) {
+                return Ok(v);
+            }
+        }
+        if self.basic.is_some() && headers.get("authorization").is_some() {
+            if let Some(v) = attempt(self.verify_basic(headers)) {
+                return Ok(v);
+            }
+        }
+        if !self.legacy_keys.is_empty() && headers.get(LEGACY_SIGNATURE).is_some() {
+            if let Some(v) = attempt(self.verify_legacy(headers, body)) {
+                return Ok(v);
+            }
+        }
+        if !self.hmac_secrets.is_empty() && first_error.is_none() {
+            // Name what is missing for the operator's log.
+            return Err(AuthError::MissingHeader(SIGNATURE));
+        }
+        Err(first_error.unwrap_or(AuthError::NoCredentials))
+    }
+
+    fn verify_hmac(
+        &self,
+        headers: &Headers,
+        body: &[u8],
+        now_secs: i64,
+    ) -> Result<Verified, AuthError> {
+        let signature = headers
+            .get(SIGNATURE)
+            .ok_or(AuthError::MissingHeader(SIGNATURE))?;
+        let nonce = headers.get(NONCE).ok_or(AuthError::MissingHeader(NONCE))?;
+        let timestamp = headers
+            .get(TIMESTAMP)
+            .ok_or(AuthError::MissingHeader(TIMESTAMP))?;
+        // Absent algorithm header: accepted (Python/Node SDKs ignore it; the
+        // HMAC alone proves the sender). Present: it must name SHA-256 and is
+        // never allowed to choose the algorithm (the Java SDK's downgrade).
+        if let Some(alg) = headers.get(ALGORITHM) {
+            if !alg.eq_ignore_ascii_case("HmacSHA256") {
+                return Err(AuthError::UnsupportedAlgorithm);
+            }
+        }
+        if let Some(max_age) = self.max_age_secs {
+            let ts: i64 = timestamp.parse().map_err(|_| AuthError::BadTimestamp)?;
+            if now_secs.abs_diff(ts) > max_age {
+                return Err(AuthError::Stale);
+            }
+        }
+        verify_sinch_signature(&self.hmac_secrets, body, nonce, timestamp, signature)
+            .map(|secret_index| Verified::Hmac { secret_index })
+    }
+
+    fn verify_basic(&self, headers: &Headers) -> Result<Verified, AuthError> {
+        let expected = self.basic.as_ref().ok_or(AuthError::NoCredentials)?;
+        let header = headers
+            .get("authorization")
+            .ok_or(AuthError::NoCredentials)?;
+        let given = basic_credentials(header).ok_or(AuthError::BadBasic)?;
+        if ct_eq(given.as_bytes(), expected.expose().as_bytes()) {
+            Ok(Verified::Basic)
+        } else {
+            Err(AuthError::BadBasic)
+        }
+    }
+
+    fn verify_legacy(&self, headers: &Headers, body: &[u8]) -> Result<Verified, AuthError> {
+        let signature = headers
+            .get(LEGACY_SIGNATURE)
+            .ok_or(AuthError::MissingHeader(LEGACY_SIGNATURE))?;
+        let timestamp = headers
+            .get(LEGACY_TIMESTAMP)
+            .ok_or(AuthError::MissingHeader(LEGACY_TIMESTAMP))?;
+        let mut found = None;
+        for (i, key) in self.legacy_keys.iter().enumerate() {
+            let expected = hmac_b64(key, &[body, timestamp.as_bytes()]);
+            if ct_eq(expected.as_bytes(), signature.as_bytes()) && found.is_none() {
+                found = Some(i);
+            }
+        }
+        found
+            .map(|secret_index| Verified::Legacy { secret_index })
+            .ok_or(AuthError::BadSignature)
+    }
+}
+
+/// Verifies Sinch's SMS signature against every secret (all are tried, so
+/// timing does not tell which one matched). Returns the matching index.
+/// `signature` is compared verbatim: no trimming, no alternative alphabets.
+pub fn verify_sinch_signature(
+    secrets: &[Secret],
+    body: &[u8],
+    nonce: &str,
+    timestamp: &str,
+    signature: &str,
+) -> Result<usize, AuthError> {
+    let mut found = None;
+    for (i, secret) in secrets.iter().enumerate() {
+        let expected = sign(secret.expose(), body, nonce, timestamp);
+        if ct_eq(expected.as_bytes(), signature.as_bytes()) && found.is_none() {
+            found = Some(i);
+        }
+    }
+    found.ok_or(AuthError::BadSignature)
+}
+
+/// Sinch's SMS callback signature: base64(HMAC-SHA256(key = secret's UTF-8
+/// bytes, body || "." || nonce || "." || timestamp)).
+pub fn sign(secret: &str, body: &[u8], nonce: &str, timestamp: &str) -> String {
+    hmac_b64(
+        secret.as_bytes(),
+        &[body, b".", nonce.as_bytes(), b".", timestamp.as_bytes()],
+    )
+}
+
+/// The tutorial's scheme, for the opt-in legacy mode and its tests.
+pub fn sign_legacy(key: &[u8], body: &[u8], timestamp: &str) -> String {
+    hmac_b64(key, &[body, timestamp.as_bytes()])
+}
+
+fn hmac_b64(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// `Basic dXNlcjpwYXNz` -> `user:pass`.
+fn basic_credentials(header: &str) -> Option<String> {
+    let (scheme, value) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = STANDARD.decode(value.trim()).ok()?;
+    String::from_utf8(decoded).ok()
+}
+
+/// Checks `Authorization: Bearer <token>` against the API token.
+pub fn verify_bearer(headers: &Headers, token: &Secret) -> bool {
+    let Some(header) = headers.get("authorization") else {
+        return false;
+    };
+    let Some((scheme, given)) = header.split_once(' ') else {
+        return false;
+    };
+    scheme.eq_ignore_ascii_case("bearer")
+        && ct_eq(given.trim().as_bytes(), token.expose().as_bytes())
+}
+
+/// Constant-time equality for equal lengths; lengths are not secret
+/// (a Sinch signature is always 44 characters).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// A new random secret: 32 bytes from the OS, base64url without padding.
+pub fn generate_secret() -> std::io::Result<Secret> {
+    use std::io::Read;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(Secret(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+    use std::collections::BTreeMap;
+
+    #[derive(Deserialize)]
+    struct Vector {
+        name: String,
+        secret: String,
+        body: String,
+        headers: BTreeMap<String, String>,
+        valid: bool,
+    }
+
+    fn vectors() -> Vec<Vector> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/signature-vectors.json"
+        );
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn headers(map: &BTreeMap<String, String>) -> Headers {
+        Headers::from_pairs(map.iter().map(|(k, v)| (k.clone(), v.clone())))
+    }
+
+    fn hmac_only(secret: &str) -> CallbackAuth {
+        CallbackAuth {
+            hmac_secrets: vec![Secret::new(secret)],
+            ..CallbackAuth::default()
+        }
+    }
+
+    /// Every shared vector gets the answer it names, at function level
+    /// (header values verbatim, so the trailing-space vector is refused).
+    #[test]
+    fn shared_signature_vectors() {
+        let all = vectors();
+        assert_eq!(all.len(), 37);
+        for v in all {
+            let got = hmac_only(&v.secret).verify(&headers(&v.headers), v.body.as_bytes(), 0);
+            assert_eq!(got.is_ok(), v.valid, "{}: {got:?}", v.name);
+        }
+    }
+
+    #[test]
+    fn java_sdk_fixture_signature() {
+        let body = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/payloads/recipient_delivery_report_sms.delivered.json"
+        ))
+        .unwrap();
+        assert_eq!(
+            sign(
+                "SMSWebhooksSecret",
+                &body,
+                "01JHFFHWYY7HSS4FWTMDTQEK8V",
+                "1736760161"
+            ),
+            "ZoHei66PPN/kZjw7hFVfGhJOnml3iGNCMWoyQVcE5o0="
+        );
+    }
+
+    #[test]
+    fn rotation_reports_which_secret_matched() {
+        let v = &vectors()[1];
+        let auth = CallbackAuth {
+            hmac_secrets: vec![Secret::new("new-secret"), Secret::new(v.secret.clone())],
+            ..CallbackAuth::default()
+        };
+        let got = auth.verify(&headers(&v.headers), v.body.as_bytes(), 0);
+        assert_eq!(got, Ok(Verified::Hmac { secret_index: 1 }));
+        let wrong = CallbackAuth {
+            hmac_secrets: vec![Secret::new("a"), Secret::new("b")],
+            ..CallbackAuth::default()
+        };
+        let got = wrong.verify(&headers(&v.headers), v.body.as_bytes(), 0);
+        assert_eq!(got, Err(AuthError::BadSignature));
+    }
+
+    #[test]
+    fn freshness_window_is_opt_in() {
+        let v = &vectors()[1];
+        let ts: i64 = v.headers[TIMESTAMP].parse().unwrap();
+        let mut auth = hmac_only(&v.secret);
+        let h = headers(&v.headers);
+        assert!(
+            auth.verify(&h, v.body.as_bytes(), ts + 86_400 * 365)
+                .is_ok()
+        );
+        auth.max_age_secs = Some(300);
+        assert!(auth.verify(&h, v.body.as_bytes(), ts + 299).is_ok());
+        assert!(auth.verify(&h, v.body.as_bytes(), ts - 299).is_ok());
+        assert_eq!(
+            auth.verify(&h, v.body.as_bytes(), ts + 301),
+            Err(AuthError::Stale)
+        );
+    }
+
+    #[test]
+    fn missing_headers_are_named() {
+        let auth = hmac_only("s");
+        let got = auth.verify(&Headers::default(), b"{}", 0);
+        assert_eq!(got, Err(AuthError::MissingHeader(SIGNATURE)));
+        let only_sig = Headers::from_pairs([(SIGNATURE.to_string(), "x".to_string())]);
+        assert_eq!(
+            auth.verify(&only_sig, b"{}", 0),
+            Err(AuthError::MissingHeader(NONCE))
+        );
+    }
+
+    #[test]
+    fn basic_auth() {
+        let auth = CallbackAuth {
+            basic: Some(Secret::new("sinch:pa:ss")),
+            ..CallbackAuth::default()
+        };
+        let with = |v: &str| Headers::from_pairs([("Authorization".to_string(), v.to_string())]);
+        let good = format!("Basic {}", STANDARD.encode("sinch:pa:ss"));
+        assert_eq!(auth.verify(&with(&good), b"", 0), Ok(Verified::Basic));
+        let lower = format!("basic {}", STANDARD.encode("sinch:pa:ss"));
+        assert_eq!(auth.verify(&with(&lower), b"", 0), Ok(Verified::Basic));
+        let bad = format!("Basic {}", STANDARD.encode("sinch:wrong"));
+        assert_eq!(auth.verify(&with(&bad), b"", 0), Err(AuthError::BadBasic));
+        assert_eq!(
+            auth.verify(&with("Bearer x"), b"", 0),
+            Err(AuthError::BadBasic)
+        );
+        assert_eq!(
+            auth.verify(&Headers::default(), b"", 0),
+            Err(AuthError::NoCredentials)
+        );
+    }
+
+    /// The tutorial-scheme vector is refused by default and accepted only in
+    /// the opt-in legacy mode.
+    #[test]
+    fn legacy_scheme_is_opt_in() {
+        let v = vectors()
+            .into_iter()
+            .find(|v| v.name == "invalid_tutorial_scheme_headers")
+            .unwrap();
+        let h = headers(&v.headers);
+        assert!(
+            hmac_only(&v.secret)
+                .verify(&h, v.body.as_bytes(), 0)
+                .is_err()
+        );
+        let legacy = CallbackAuth {
+            legacy_keys: vec![STANDARD.decode(&v.secret).unwrap()],
+            ..CallbackAuth::default()
+        };
+        assert_eq!(
+            legacy.verify(&h, v.body.as_bytes(), 0),
+            Ok(Verified::Legacy { secret_index: 0 })
+        );
+        let mut tampered = v.body.clone().into_bytes();
+        tampered[5] ^= 1;
+        assert!(legacy.verify(&h, &tampered, 0).is_err());
+    }
+
+    #[test]
+    fn bearer_token() {
+        let token = Secret::new("t0ken");
+        let with = |v: &str| Headers::from_pairs([("authorization".to_string(), v.to_string())]);
+        assert!(verify_bearer(&with("Bearer t0ken"), &token));
+        assert!(verify_bearer(&with("bearer t0ken"), &token));
+        assert!(!verify_bearer(&with("Bearer t0ke"), &token));
+        assert!(!verify_bearer(&with("Bearer t0kenX"), &token));
+        assert!(!verify_bearer(&with("Basic t0ken"), &token));
+        assert!(!verify_bearer(&Headers::default(), &token));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+        let auth = hmac_only("hunter2");
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn generated_secrets_are_long_and_distinct() {
+        let a = generate_secret().unwrap();
+        let b = generate_secret().unwrap();
+        assert_eq!(a.expose().len(), 43);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn flipping_any_byte_rejects() {
+        let v = &vectors()[0];
+        let h = headers(&v.headers);
+        let auth = hmac_only(&v.secret);
+        for i in 0..v.body.len() {
+            let mut body = v.body.clone().into_bytes();
+            body[i] ^= 0x01;
+            assert!(auth.verify(&h, &body, 0).is_err(), "byte {i}");
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! HTTP plumbing shared by every handler: the request as handlers see it
+//! (headers, path segments, query, a capped body), JSON replies, and
+//! `ApiError` -> status + `{"error": ...}`.
+//!
+//! Handlers never touch tiny_http; that keeps them testable without sockets
+//! and keeps the body cap in one place.
+
+use serde::Serialize;
+use serde_json::json;
+use std::fmt;
+use std::io::Read;
+
+/// Request headers, looked up case-insensitively.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Headers {
+        Headers(pairs.into_iter().collect())
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request as handlers see it; the body is already read (and capped).
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Headers,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// Path split on `/`, empty segments dropped, percent-decoded.
+    pub fn segments(&self) -> Vec<String> {
+        self.path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect()
+    }
+
+    /// The last value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Splits `/path?a=1&b=2` into the path and decoded query pairs.
+pub fn split_url(url: &str) -> (String, Vec<(String, String)>) {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let pairs = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect();
+    (path.to_string(), pairs)
+}
+
+/// `%2B` -> `+`, `+` -> space (form encoding); invalid escapes stay as they are.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match hex(b[i + 1]).zip(hex(b[i + 2])) {
+                Some((h, l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                None => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Why the body could not be read.
+#[derive(Debug)]
+pub enum BodyError {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Reads at most `cap` bytes; one byte more means the body is too large.
+/// A declared `Content-Length` over the cap is refused before reading.
+pub fn read_capped(
+    reader: &mut dyn Read,
+    content_length: Option<usize>,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if content_length.is_some_and(|n| n > cap) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(content_length.unwrap_or(0).min(cap));
+    reader
+        .take(cap as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(BodyError::Io)?;
+    if body.len() > cap {
+        return Err(BodyError::TooLarge);
+    }
+    Ok(body)
+}
+
+/// A response ready to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &impl Serialize) -> Reply {
+        let body = serde_json::to_vec(value).expect("serialising our own types cannot fail");
+        Reply {
+            status,
+            content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn text(status: u16, content_type: &'static str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            content_type,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// A failed request. `Display` is what the client may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized,
+    Forbidden(String),
+    NotFound,
+    MethodNotAllowed(&'static str),
+    TooLarge(usize),
+    /// The store could not commit; the client should retry.
+    Unavailable,
+    /// Our fault; details were logged.
+    Internal,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::BadRequest(m) | ApiError::Forbidden(m) => f.write_str(m),
+            ApiError::Unauthorized => f.write_str("unauthorized"),
+            ApiError::NotFound => f.write_str("not found"),
+            ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
+            ApiError::TooLarge(cap) => write!(f, "body larger than {cap} bytes"),
+            ApiError::Unavailable => f.write_str("storage unavailable, retry later"),
+            ApiError::Internal => f.write_str("internal error"),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::BadRequest(_) => 400,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound => 404,
+            ApiError::MethodNotAllowed(_) => 405,
+            ApiError::TooLarge(_) => 413,
+            ApiError::Unavailable => 503,
+            ApiError::Internal => 500,
+        }
+    }
+
+    pub fn into_reply(self) -> Reply {
+        let reply = Reply::json(self.status(), &json!({ "error": self.to_string() }));
+        match self {
+            ApiError::MethodNotAllowed(allow) => reply.with_header("Allow", allow),
+            ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
+            // Sinch retries 5xx with its own back-off; the header is a hint.
+            ApiError::Unavailable => reply.with_header("Retry-After", "5"),
+            _ => reply,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_and_decodes_urls() {
+        let (path, q) = split_url("/api/messages?to=%2B1555&x=a+b&empty=&flag");
+        assert_eq!(path, "/api/messages");
+        assert_eq!(
+            q,
+            vec![
+                ("to".into(), "+1555".into()),
+                ("x".into(), "a b".into()),
+                ("empty".into(), "".into()),
+                ("flag".into(), "".into())
+            ]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(percent_decode("%41%42"), "AB");
+    }
+
+    #[test]
+    fn segments_drop_empty_parts() {
+        let r = Request {
+            path: "//api/messages/12/".into(),
+            ..Request::default()
+        };
+        assert_eq!(r.segments(), vec!["api", "messages", "12"]);
+    }
+
+    #[test]
+    fn capped_body() {
+        let data = vec![b'x'; 10];
+        assert_eq!(read_capped(&mut &data[..], None, 10).unwrap().len(), 10);
+        assert!(matches!(
+            read_capped(&mut &data[..], None, 9),
+            Err(BodyError::TooLarge)
+        ));
+        assert!(matches!(
+            read_capped(&mut &data[..], Some(11), 10),
+            Err(BodyError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn errors_become_json_with_headers() {
+        let r = ApiError::MethodNotAllowed("POST").into_reply();
+        assert_eq!(r.status, 405);
+        assert!(r.headers.contains(&("Allow", "POST".to_string())));
+        let r = ApiError::Unavailable.into_reply();
+        assert_eq!(r.status, 503);
+        assert!(r.headers.iter().any(|(k, _)| *k == "Retry-After"));
+        assert_eq!(
+            ApiError::NotFound.into_reply().body,
+            br#"{"error":"not found"}"#.to_vec()
+        );
+    }
+}

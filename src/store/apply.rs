@@ -1,0 +1,442 @@
+//! The write rules, applied inside one group transaction:
+//! * a callback for an unknown (batch_id, recipient) creates the message
+//!   ("discovered"); a later registration fills it in;
+//! * duplicate = same message, status and code: stored once;
+//! * latest status: newest `at` wins, a final status is never replaced by an
+//!   intermediate one, two different finals mark a conflict;
+//! * every index row is written with its record.
+
+use redb::{ReadableTable, Table, WriteTransaction};
+
+use super::record::*;
+use super::tables::*;
+use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, read};
+use crate::clock::{Micros, now_micros};
+use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, is_final};
+
+/// Every table, opened once per group.
+pub struct Tx<'t> {
+    messages: Table<'t, u64, &'static [u8]>,
+    updates: Table<'t, (u64, u32), &'static [u8]>,
+    by_batch_recipient: Table<'t, (&'static str, &'static str), u64>,
+    by_client_reference: Table<'t, (&'static str, u64), ()>,
+    by_recipient: Table<'t, (&'static str, u64), ()>,
+    by_latest_status: Table<'t, (&'static str, u64), ()>,
+    batch_reports: Table<'t, (&'static str, u64), &'static [u8]>,
+    inbound: Table<'t, u64, &'static [u8]>,
+    inbound_by_sinch_id: Table<'t, &'static str, u64>,
+    quarantine: Table<'t, u64, &'static [u8]>,
+    meta: Table<'t, &'static str, u64>,
+}
+
+/// A status update about to be added to a message.
+struct NewUpdate<'a> {
+    status: &'a str,
+    code: i64,
+    at: Micros,
+    operator_status_at: Option<Micros>,
+    received_at: Micros,
+    source: Source,
+    kind: &'a str,
+    raw: Option<String>,
+    batch_report_id: Option<u64>,
+}
+
+impl<'t> Tx<'t> {
+    pub fn open(txn: &'t WriteTransaction) -> Result<Tx<'t>, StoreError> {
+        Ok(Tx {
+            messages: txn.open_table(MESSAGES)?,
+            updates: txn.open_table(STATUS_UPDATES)?,
+            by_batch_recipient: txn.open_table(BY_BATCH_RECIPIENT)?,
+            by_client_reference: txn.open_table(BY_CLIENT_REFERENCE)?,
+            by_recipient: txn.open_table(BY_RECIPIENT)?,
+            by_latest_status: txn.open_table(BY_LATEST_STATUS)?,
+            batch_reports: txn.open_table(BATCH_REPORTS)?,
+            inbound: txn.open_table(INBOUND)?,
+            inbound_by_sinch_id: txn.open_table(INBOUND_BY_SINCH_ID)?,
+            quarantine: txn.open_table(QUARANTINE)?,
+            meta: txn.open_table(META)?,
+        })
+    }
+
+    pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
+        match op {
+            WriteOp::Register(r) => self.register(r),
+            WriteOp::Callback {
+                callback,
+                raw,
+                received_at,
+            } => self
+                .callback(callback, raw, *received_at)
+                .map(Outcome::Callback),
+            WriteOp::Quarantine {
+                raw,
+                reason,
+                received_at,
+            } => {
+                self.quarantine(raw, reason, *received_at)?;
+                Ok(Outcome::Callback(CallbackResult::Quarantined))
+            }
+        }
+    }
+
+    fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
+        let id = self.meta.get(counter)?.map_or(1, |v| v.value());
+        self.meta.insert(counter, id + 1)?;
+        Ok(id)
+    }
+
+    fn register(&mut self, r: &Registration) -> Result<Outcome, StoreError> {
+        let recipient = phone::digits(&r.to);
+        let now = now_micros();
+        let (mut m, created) = match self.find(&r.batch_id, &recipient)? {
+            Some(m) => {
+                let first = m.registered_at.is_none();
+                (m, first)
+            }
+            None => (self.create(&r.batch_id, &r.to, now)?, true),
+        };
+        if m.registered_at.is_none() {
+            m.registered_at = Some(now);
+            m.to = r.to.clone(); // the application's spelling wins for display
+        }
+        m.body = m.body.or_else(|| r.body.clone());
+        m.sent_at = m.sent_at.or(r.sent_at);
+        self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
+        self.save(&m)?;
+        let updates = read::updates_of(&self.updates, m.id)?;
+        Ok(Outcome::Registered {
+            created,
+            message: message_json(&m, &updates),
+        })
+    }
+
+    fn callback(
+        &mut self,
+        cb: &Callback,
+        raw: &[u8],
+        received_at: Micros,
+    ) -> Result<CallbackResult, StoreError> {
+        match cb {
+            Callback::Recipient(r) => self.recipient_report(r, raw, received_at),
+            Callback::Batch(b) => self.batch_report(b, raw, received_at),
+            Callback::Inbound(mo) => self.inbound(mo, raw, received_at),
+            Callback::Unknown { kind } => {
+                // Kept raw so a newer version can use it (quarantine retry).
+                self.quarantine(raw, &format!("unknown callback type {kind:?}"), received_at)?;
+                Ok(CallbackResult::Ignored)
+            }
+        }
+    }
+
+    fn recipient_report(
+        &mut self,
+        r: &RecipientReport,
+        raw: &[u8],
+        received_at: Micros,
+    ) -> Result<CallbackResult, StoreError> {
+        let mut m = self.find_or_discover(&r.batch_id, &r.recipient, received_at)?;
+        self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
+        let update = NewUpdate {
+            status: &r.status,
+            code: r.code,
+            at: r.at,
+            operator_status_at: r.operator_status_at,
+            received_at,
+            source: Source::Callback,
+            kind: &r.kind,
+            raw: Some(String::from_utf8_lossy(raw).into_owned()),
+            batch_report_id: None,
+        };
+        let stored = self.add_update(&mut m, update)?;
+        self.save(&m)?;
+        Ok(if stored {
+            CallbackResult::Stored
+        } else {
+            CallbackResult::Duplicate
+        })
+    }
+
+    /// A batch-level report is kept once (Sinch retries resend the same
+    /// bytes); listed recipients each get a status update at receive time,
+    /// since the report carries no timestamp (FACTS.md section a).
+    fn batch_report(
+        &mut self,
+        b: &BatchReport,
+        raw: &[u8],
+        received_at: Micros,
+    ) -> Result<CallbackResult, StoreError> {
+        let raw = String::from_utf8_lossy(raw).into_owned();
+        if self.batch_report_exists(&b.batch_id, &raw)? {
+            return Ok(CallbackResult::Duplicate);
+        }
+        let id = self.next_id(NEXT_BATCH_REPORT_ID)?;
+        let statuses = serde_json::to_value(
+            b.statuses
+                .iter()
+                .map(|s| serde_json::json!({"status": s.status, "code": s.code, "count": s.count, "recipients": s.recipients}))
+                .collect::<Vec<_>>(),
+        )
+        .expect("plain JSON values");
+        let record = BatchReportRecord {
+            v: RECORD_VERSION,
+            id,
+            batch_id: b.batch_id.clone(),
+            kind: b.kind.clone(),
+            client_reference: b.client_reference.clone(),
+            total_message_count: b.total_message_count,
+            statuses,
+            received_at,
+            raw,
+        };
+        self.batch_reports
+            .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
+        for s in &b.statuses {
+            for recipient in s.recipients.iter().flatten() {
+                let mut m = self.find_or_discover(&b.batch_id, recipient, received_at)?;
+                self.fill_client_reference(&mut m, b.client_reference.as_deref())?;
+                let update = NewUpdate {
+                    status: &s.status,
+                    code: s.code,
+                    at: received_at,
+                    operator_status_at: None,
+                    received_at,
+                    source: Source::BatchReport,
+                    kind: &b.kind,
+                    raw: None,
+                    batch_report_id: Some(id),
+                };
+                self.add_update(&mut m, update)?;
+                self.save(&m)?;
+            }
+        }
+        Ok(CallbackResult::Stored)
+    }
+
+    fn batch_report_exists(&self, batch_id: &str, raw: &str) -> Result<bool, StoreError> {
+        for row in self
+            .batch_reports
+            .range((batch_id, 0)..=(batch_id, u64::MAX))?
+        {
+            let record: BatchReportRecord = decode("batch_reports", row?.1.value())?;
+            if record.raw == raw {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn inbound(
+        &mut self,
+        mo: &Inbound,
+        raw: &[u8],
+        received_at: Micros,
+    ) -> Result<CallbackResult, StoreError> {
+        if self
+            .inbound_by_sinch_id
+            .get(mo.sinch_id.as_str())?
+            .is_some()
+        {
+            return Ok(CallbackResult::Duplicate);
+        }
+        let id = self.next_id(NEXT_INBOUND_ID)?;
+        let record = InboundRecord {
+            v: RECORD_VERSION,
+            id,
+            sinch_id: mo.sinch_id.clone(),
+            kind: mo.kind.clone(),
+            from: mo.from.clone(),
+            to: mo.to.clone(),
+            body: mo.body.clone(),
+            received_at: mo.received_at,
+            sent_at: mo.sent_at,
+            operator_id: mo.operator_id.clone(),
+            client_reference: mo.client_reference.clone(),
+            stored_at: received_at,
+            raw: String::from_utf8_lossy(raw).into_owned(),
+        };
+        self.inbound.insert(id, encode(&record).as_slice())?;
+        self.inbound_by_sinch_id.insert(mo.sinch_id.as_str(), id)?;
+        Ok(CallbackResult::Stored)
+    }
+
+    fn quarantine(
+        &mut self,
+        raw: &[u8],
+        reason: &str,
+        received_at: Micros,
+    ) -> Result<(), StoreError> {
+        let id = self.next_id(NEXT_QUARANTINE_ID)?;
+        let (text, b64) = match std::str::from_utf8(raw) {
+            Ok(s) => (Some(s.to_string()), None),
+            Err(_) => {
+                use base64::Engine;
+                (
+                    None,
+                    Some(base64::engine::general_purpose::STANDARD.encode(raw)),
+                )
+            }
+        };
+        let record = QuarantineRecord {
+            v: RECORD_VERSION,
+            id,
+            reason: reason.to_string(),
+            received_at,
+            raw: text,
+            raw_base64: b64,
+        };
+        self.quarantine.insert(id, encode(&record).as_slice())?;
+        Ok(())
+    }
+
+    fn find(
+        &self,
+        batch_id: &str,
+        recipient_digits: &str,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        let Some(id) = self
+            .by_batch_recipient
+            .get((batch_id, recipient_digits))?
+            .map(|v| v.value())
+        else {
+            return Ok(None);
+        };
+        let row = self.messages.get(id)?.ok_or_else(|| {
+            StoreError::Corrupt(format!("by_batch_recipient points at missing message {id}"))
+        })?;
+        decode("messages", row.value()).map(Some)
+    }
+
+    fn find_or_discover(
+        &mut self,
+        batch_id: &str,
+        recipient: &str,
+        now: Micros,
+    ) -> Result<MessageRecord, StoreError> {
+        match self.find(batch_id, &phone::digits(recipient))? {
+            Some(m) => Ok(m),
+            None => self.create(batch_id, recipient, now),
+        }
+    }
+
+    /// A new message record with its permanent index rows (not yet saved).
+    fn create(
+        &mut self,
+        batch_id: &str,
+        to: &str,
+        now: Micros,
+    ) -> Result<MessageRecord, StoreError> {
+        let id = self.next_id(NEXT_MESSAGE_ID)?;
+        let recipient = phone::digits(to);
+        self.by_batch_recipient
+            .insert((batch_id, recipient.as_str()), id)?;
+        self.by_recipient.insert((recipient.as_str(), id), ())?;
+        Ok(MessageRecord {
+            v: RECORD_VERSION,
+            id,
+            to: to.to_string(),
+            recipient,
+            batch_id: batch_id.to_string(),
+            client_reference: None,
+            body: None,
+            sent_at: None,
+            registered_at: None,
+            created_at: now,
+            latest: None,
+            status_conflict: false,
+            seen: Vec::new(),
+            update_count: 0,
+        })
+    }
+
+    fn fill_client_reference(
+        &mut self,
+        m: &mut MessageRecord,
+        reference: Option<&str>,
+    ) -> Result<(), StoreError> {
+        if let (None, Some(r)) = (&m.client_reference, reference) {
+            self.by_client_reference.insert((r, m.id), ())?;
+            m.client_reference = Some(r.to_string());
+        }
+        Ok(())
+    }
+
+    /// Adds an update unless it is a duplicate; returns whether it was added.
+    fn add_update(&mut self, m: &mut MessageRecord, u: NewUpdate<'_>) -> Result<bool, StoreError> {
+        if m.seen.iter().any(|(s, c)| s == u.status && *c == u.code) {
+            return Ok(false);
+        }
+        let seq = m.update_count + 1;
+        let record = UpdateRecord {
+            v: RECORD_VERSION,
+            status: u.status.to_string(),
+            code: u.code,
+            at: u.at,
+            operator_status_at: u.operator_status_at,
+            received_at: u.received_at,
+            source: u.source,
+            kind: u.kind.to_string(),
+            raw: u.raw,
+            batch_report_id: u.batch_report_id,
+        };
+        self.updates
+            .insert((m.id, seq), encode(&record).as_slice())?;
+        m.update_count = seq;
+        m.seen.push((record.status.clone(), record.code));
+        let candidate = Latest {
+            status: record.status,
+            code: record.code,
+            at: record.at,
+        };
+        let decision = decide_latest(m.latest.as_ref(), &candidate);
+        m.status_conflict |= decision.conflict;
+        if decision.replace {
+            if let Some(old) = &m.latest {
+                self.by_latest_status.remove((old.status.as_str(), m.id))?;
+            }
+            self.by_latest_status
+                .insert((candidate.status.as_str(), m.id), ())?;
+            m.latest = Some(candidate);
+        }
+        Ok(true)
+    }
+
+    fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
+        self.messages.insert(m.id, encode(m).as_slice())?;
+        Ok(())
+    }
+}
+
+/// What a new status does to the latest one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub replace: bool,
+    pub conflict: bool,
+}
+
+/// The latest-status rule (one place). A final status beats an
+/// intermediate one whatever their `at` (operator clocks disagree; the end
+/// state is what the user asks about); among equals the newest `at` wins,
+/// a tie goes to the later arrival. Two different finals are a conflict.
+pub fn decide_latest(current: Option<&Latest>, new: &Latest) -> Decision {
+    let Some(cur) = current else {
+        return Decision {
+            replace: true,
+            conflict: false,
+        };
+    };
+    match (is_final(&cur.status), is_final(&new.status)) {
+        (true, false) => Decision {
+            replace: false,
+            conflict: false,
+        },
+        (false, true) => Decision {
+            replace: true,
+            conflict: false,
+        },
+        (both_final, _) => Decision {
+            replace: new.at >= cur.at,
+            conflict: both_final && cur.status != new.status,
+        },
+    }
+}

@@ -1,0 +1,228 @@
+//! The redb file: every rule about what is stored lives below this module
+//! (phone matching, "discovered" messages, duplicates, "final status wins",
+//! index upkeep, schema version). redb types never leave it.
+//!
+//! Writes come in groups (`apply_group`): one write transaction, one fsync,
+//! one outcome per operation. Reads take a snapshot and never wait for the
+//! writer. After a failed commit redb refuses further writes, so the writer
+//! calls `reopen`.
+
+mod apply;
+mod migrate;
+pub mod phone;
+mod read;
+pub mod record;
+mod tables;
+
+use redb::{Database, ReadableDatabase};
+use serde_json::Value;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use crate::clock::Micros;
+use crate::sinch::Callback;
+
+pub use read::Page;
+
+/// The application registering a message it sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub to: String,
+    pub batch_id: String,
+    pub body: Option<String>,
+    pub client_reference: Option<String>,
+    pub sent_at: Option<Micros>,
+}
+
+/// One write, applied inside a group transaction.
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Register(Registration),
+    /// An authenticated callback, parsed; `raw` is the exact body.
+    Callback {
+        callback: Callback,
+        raw: Vec<u8>,
+        received_at: Micros,
+    },
+    /// An authenticated body that could not be used, kept with the reason.
+    Quarantine {
+        raw: Vec<u8>,
+        reason: String,
+        received_at: Micros,
+    },
+}
+
+/// What a callback did to the store (the `result` of the HTTP answer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackResult {
+    Stored,
+    Duplicate,
+    Ignored,
+    Quarantined,
+}
+
+impl CallbackResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallbackResult::Stored => "stored",
+            CallbackResult::Duplicate => "duplicate",
+            CallbackResult::Ignored => "ignored",
+            CallbackResult::Quarantined => "quarantined",
+        }
+    }
+}
+
+/// The result of one `WriteOp`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// `created`: this registration was the first for the message.
+    Registered {
+        created: bool,
+        message: Value,
+    },
+    Callback(CallbackResult),
+}
+
+#[derive(Debug)]
+pub enum StoreError {
+    /// redb failed (I/O, full disk, ...). The group was not committed.
+    Storage(redb::Error),
+    /// A row could not be decoded.
+    Corrupt(String),
+    /// The file was written by a newer sinch-dlr.
+    NewerSchema { found: u64, supported: u64 },
+    /// The database is closed (between a failed commit and its reopen).
+    Closed,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Storage(e) => write!(f, "storage error: {e}"),
+            StoreError::Corrupt(e) => write!(f, "corrupt record in {e}"),
+            StoreError::NewerSchema { found, supported } => write!(
+                f,
+                "database schema version {found} is newer than this binary supports ({supported}); \
+                 run the newer sinch-dlr or restore a backup"
+            ),
+            StoreError::Closed => f.write_str("database is closed"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StoreError::Storage(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Storage(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+/// The open redb file. Cheap to share: readers clone the inner `Arc`.
+pub struct Store {
+    path: PathBuf,
+    db: RwLock<Option<Arc<Database>>>,
+}
+
+impl Store {
+    /// Opens (or creates) the file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = open_database(path)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            db: RwLock::new(Some(Arc::new(db))),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn database(&self) -> Result<Arc<Database>, StoreError> {
+        self.db
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::Closed)
+    }
+
+    /// Applies every op in one write transaction and commits it (fsync).
+    /// Returns after the commit; `Err` means none of them is stored.
+    pub fn apply_group(&self, ops: &[WriteOp]) -> Result<Vec<Outcome>, StoreError> {
+        let db = self.database()?;
+        let txn = db.begin_write()?;
+        let outcomes = {
+            let mut tx = apply::Tx::open(&txn)?;
+            ops.iter()
+                .map(|op| tx.apply(op))
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        txn.commit()?;
+        Ok(outcomes)
+    }
+
+    /// Closes and reopens the file; needed after a failed commit. Waits for
+    /// readers that still hold the old handle.
+    pub fn reopen(&self) -> Result<(), StoreError> {
+        let mut slot = self.db.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(mut old) = slot.take() {
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        drop(db);
+                        break;
+                    }
+                    Err(still_shared) => {
+                        old = still_shared;
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+            }
+        }
+        *slot = Some(Arc::new(open_database(&self.path)?));
+        Ok(())
+    }
+
+    /// One message with its whole history, or None.
+    pub fn message(&self, id: u64) -> Result<Option<Value>, StoreError> {
+        let db = self.database()?;
+        read::message(&db.begin_read()?, id)
+    }
+
+    /// Checks that every index row points at a record that agrees with it,
+    /// and every record has its index rows. Returns the problems found.
+    pub fn check(&self) -> Result<Vec<String>, StoreError> {
+        let db = self.database()?;
+        read::check(&db.begin_read()?)
+    }
+}
+
+fn open_database(path: &Path) -> Result<Database, StoreError> {
+    let db = Database::create(path)?;
+    migrate::run(&db)?;
+    Ok(db)
+}
+
+#[cfg(test)]
+mod tests;

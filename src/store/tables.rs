@@ -1,0 +1,43 @@
+//! Every redb table, in one place. The name strings are on-disk schema:
+//! never rename one in place; add a table, bump `SCHEMA_VERSION` and migrate.
+//!
+//! Values are versioned JSON bytes (see record.rs), decoded with `Result`
+//! in this module's callers, never through a panicking `Value::from_bytes`.
+
+use redb::TableDefinition;
+
+/// Message id -> `MessageRecord`.
+pub const MESSAGES: TableDefinition<u64, &[u8]> = TableDefinition::new("messages");
+/// (message id, seq) -> `UpdateRecord`; seq starts at 1 per message.
+pub const STATUS_UPDATES: TableDefinition<(u64, u32), &[u8]> =
+    TableDefinition::new("status_updates");
+/// (batch_id, recipient digits) -> message id.
+pub const BY_BATCH_RECIPIENT: TableDefinition<(&str, &str), u64> =
+    TableDefinition::new("by_batch_recipient");
+/// (client_reference, message id) -> ().
+pub const BY_CLIENT_REFERENCE: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("by_client_reference");
+/// (recipient digits, message id) -> ().
+pub const BY_RECIPIENT: TableDefinition<(&str, u64), ()> = TableDefinition::new("by_recipient");
+/// (latest status, message id) -> ().
+pub const BY_LATEST_STATUS: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("by_latest_status");
+/// (batch_id, report id) -> `BatchReportRecord` (batch-level reports).
+pub const BATCH_REPORTS: TableDefinition<(&str, u64), &[u8]> =
+    TableDefinition::new("batch_reports");
+/// Inbound id -> `InboundRecord`.
+pub const INBOUND: TableDefinition<u64, &[u8]> = TableDefinition::new("inbound");
+/// Sinch's MO id -> inbound id (retries of one MO are stored once).
+pub const INBOUND_BY_SINCH_ID: TableDefinition<&str, u64> =
+    TableDefinition::new("inbound_by_sinch_id");
+/// Quarantine id -> `QuarantineRecord`.
+pub const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quarantine");
+/// Name -> number: schema version and id counters.
+pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+pub const SCHEMA_VERSION: u64 = 1;
+pub const META_SCHEMA: &str = "schema_version";
+pub const NEXT_MESSAGE_ID: &str = "next_message_id";
+pub const NEXT_INBOUND_ID: &str = "next_inbound_id";
+pub const NEXT_BATCH_REPORT_ID: &str = "next_batch_report_id";
+pub const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
