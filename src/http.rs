@@ -257,7 +257,7 @@ mod tests {
 
     #[test]
     fn capped_body() {
-        let data = vec![b'x'; 10];
+        let data = [b'x'; 10];
         assert_eq!(read_capped(&mut &data[..], None, 10).unwrap().len(), 10);
         assert!(matches!(
             read_capped(&mut &data[..], None, 9),

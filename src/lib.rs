@@ -1,8 +1,17 @@
 //! sinch-dlr: receives, verifies and durably stores Sinch SMS callbacks.
 //! The module list is the architecture; see README.md and each `//!`.
 
+pub mod api;
 pub mod auth;
+pub mod callback;
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod http;
+pub mod metrics;
+pub mod routes;
+pub mod server;
 pub mod sinch;
 pub mod store;
+pub mod tools;
+pub mod writer;

@@ -1,1 +1,79 @@
-fn main() {}
+//! Thin: parse the command line, gather configuration, start logging, run
+//! one command, map the result to an exit code (0 ok, 1 failure, 2 usage or
+//! configuration error; the systemd unit does not restart on 2).
+
+use std::process::ExitCode;
+
+use sinch_dlr::cli::{self, Command};
+use sinch_dlr::config::{Config, Raw};
+use sinch_dlr::{server, tools};
+
+fn main() -> ExitCode {
+    let args = match cli::parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sinch-dlr: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.command {
+        Command::Help => {
+            print!("{}", cli::usage());
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("sinch-dlr {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    let config = match load_config(&args) {
+        Ok(c) => c,
+        Err(problems) => {
+            eprintln!("sinch-dlr: configuration problems:");
+            for p in problems {
+                eprintln!("  - {p}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config.log_level);
+    let result = match &args.command {
+        Command::Serve => server::run(config),
+        Command::CheckConfig => {
+            tools::check_config(&config);
+            Ok(())
+        }
+        Command::CheckDb => match tools::check_db(&config) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
+        Command::Sign(s) => tools::sign(&config, s),
+        Command::Help | Command::Version => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("sinch-dlr: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn load_config(args: &cli::Args) -> Result<Config, Vec<String>> {
+    let mut raw = Raw::gather(args.env_file.as_deref(), std::env::vars()).map_err(|e| vec![e])?;
+    args.apply(&mut raw);
+    Config::from_raw(&raw)
+}
+
+/// `LOG_LEVEL` (or `RUST_LOG`); under systemd the journal adds timestamps.
+fn init_logging(level: &str) {
+    let mut builder = env_logger::Builder::new();
+    builder.parse_filters(level);
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.format_timestamp(None);
+    }
+    builder.init();
+}

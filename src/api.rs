@@ -1,0 +1,86 @@
+//! The application/operator API under /api (bearer token checked by
+//! routes.rs): registering sent messages and reading them back.
+
+use serde::Deserialize;
+
+use crate::clock;
+use crate::http::{ApiError, Reply, Request};
+use crate::routes::App;
+use crate::store::{Outcome, Registration, WriteOp, phone};
+
+/// `POST /api/messages`: 201 on the first registration of (batch_id, to),
+/// 200 with the same message afterwards. Returns after the commit.
+pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let registration = parse_registration(&req.body)?;
+    match app.writer.submit(WriteOp::Register(registration)) {
+        Ok(Outcome::Registered { created, message }) => {
+            Ok(Reply::json(if created { 201 } else { 200 }, &message))
+        }
+        Ok(other) => {
+            log::error!("writer answered a registration with {other:?}");
+            Err(ApiError::Internal)
+        }
+        Err(_) => Err(ApiError::Unavailable),
+    }
+}
+
+/// `GET /api/messages/{id}`.
+pub fn message(app: &App, id: &str) -> Result<Reply, ApiError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("message id {id:?} is not a number")))?;
+    match app.store.message(id) {
+        Ok(Some(m)) => Ok(Reply::json(200, &m)),
+        Ok(None) => Err(ApiError::NotFound),
+        Err(e) => {
+            log::error!("reading message {id}: {e}");
+            Err(ApiError::Unavailable)
+        }
+    }
+}
+
+fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
+    #[derive(Deserialize)]
+    struct Body {
+        to: Option<String>,
+        batch_id: Option<String>,
+        body: Option<String>,
+        client_reference: Option<String>,
+        sent_at: Option<String>,
+    }
+    let b: Body = serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("body must be a JSON object: {e}")))?;
+    let to = required("to", b.to)?;
+    let digits = phone::digits(&to).len();
+    if !(1..=20).contains(&digits) {
+        return Err(ApiError::BadRequest(
+            "to: expected a phone number like +15551230001".into(),
+        ));
+    }
+    let batch_id = required("batch_id", b.batch_id)?;
+    if batch_id.len() > 128 {
+        return Err(ApiError::BadRequest(
+            "batch_id: longer than 128 characters".into(),
+        ));
+    }
+    let sent_at = match b.sent_at {
+        Some(s) => Some(clock::parse_rfc3339(&s).ok_or_else(|| {
+            ApiError::BadRequest(format!("sent_at: {s:?} is not an RFC 3339 time"))
+        })?),
+        None => None,
+    };
+    Ok(Registration {
+        to,
+        batch_id,
+        body: b.body,
+        client_reference: b.client_reference.filter(|r| !r.is_empty()),
+        sent_at,
+    })
+}
+
+fn required(field: &str, value: Option<String>) -> Result<String, ApiError> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+        _ => Err(ApiError::BadRequest(format!("{field}: required"))),
+    }
+}

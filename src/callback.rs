@@ -1,0 +1,80 @@
+//! `POST /api/sinchCallbacks`: authenticate over the exact bytes, parse by
+//! `type`, hand to the writer, answer after the commit.
+//!
+//! Sinch drops a callback for good on any 4xx and retries 5xx/429 for about
+//! 23 h (FACTS.md section d), so the answers are chosen with care: 401 only
+//! when authentication fails, 400 only for bodies no version of this daemon
+//! could use (not JSON, not an object; kept in quarantine anyway), and 503
+//! whenever storing failed. Anything authenticated is stored somewhere.
+
+use serde_json::json;
+
+use crate::auth::Verified;
+use crate::clock::{now_micros, now_secs};
+use crate::http::{ApiError, Reply, Request};
+use crate::routes::App;
+use crate::sinch::{Callback, ParseError, parse_callback};
+use crate::store::{CallbackResult, Outcome, WriteOp};
+
+pub fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let received_at = now_micros();
+    let verified = app
+        .callback_auth
+        .verify(&req.headers, &req.body, now_secs())
+        .map_err(|e| {
+            log::warn!("callback refused: {e}");
+            app.metrics.callback_unauthorized();
+            ApiError::Unauthorized
+        })?;
+    if let Verified::Hmac { secret_index } | Verified::Legacy { secret_index } = verified {
+        app.metrics.secret_used(secret_index);
+    }
+    let (op, kind, refuse) = match parse_callback(&req.body) {
+        Ok(callback) => {
+            let kind = callback_kind(&callback);
+            let op = WriteOp::Callback {
+                callback,
+                raw: req.body.clone(),
+                received_at,
+            };
+            (op, kind, None)
+        }
+        Err(e) => {
+            log::warn!("callback quarantined: {e}");
+            let refuse = matches!(e, ParseError::NotJson(_) | ParseError::NotObject)
+                .then(|| ApiError::BadRequest(e.to_string()));
+            let op = WriteOp::Quarantine {
+                raw: req.body.clone(),
+                reason: e.to_string(),
+                received_at,
+            };
+            (op, "invalid".to_string(), refuse)
+        }
+    };
+    let result = match app.writer.submit(op) {
+        Ok(Outcome::Callback(result)) => result,
+        Ok(other) => {
+            log::error!("writer answered a callback with {other:?}");
+            return Err(ApiError::Internal);
+        }
+        Err(_) => return Err(ApiError::Unavailable),
+    };
+    app.metrics.callback(&kind, result.as_str());
+    if let Some(refuse) = refuse {
+        return Err(refuse);
+    }
+    Ok(answer(result))
+}
+
+fn answer(result: CallbackResult) -> Reply {
+    Reply::json(200, &json!({ "result": result.as_str() }))
+}
+
+fn callback_kind(cb: &Callback) -> String {
+    match cb {
+        Callback::Recipient(r) => r.kind.clone(),
+        Callback::Batch(b) => b.kind.clone(),
+        Callback::Inbound(mo) => mo.kind.clone(),
+        Callback::Unknown { .. } => "unknown".to_string(),
+    }
+}

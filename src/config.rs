@@ -1,0 +1,564 @@
+//! Configuration: defaults < `.env` < environment < flags, secrets also
+//! from `*_FILE` paths and systemd credentials, all checked once by
+//! `Config::from_raw`, which reports every problem at once. Nothing reads
+//! the environment after this.
+
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::auth::{CallbackAuth, Secret};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8911";
+pub const DEFAULT_DB: &str = "sinch-dlr.redb";
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024;
+pub const DEFAULT_WORKERS: usize = 64;
+
+/// Every variable the daemon reads, with its one-line meaning. `--help`,
+/// the README and `systemd/sinch-dlr.env.example` follow this list.
+pub const VARIABLES: &[(&str, &str)] = &[
+    (
+        "SINCH_DLR_LISTEN",
+        "address to listen on (default 127.0.0.1:8911)",
+    ),
+    (
+        "SINCH_DLR_DB",
+        "redb file (default ./sinch-dlr.redb); DATABASE_URL=file:./x.db also works",
+    ),
+    (
+        "SINCH_DLR_API_TOKEN",
+        "bearer token for /api/* (unset: those endpoints answer 403)",
+    ),
+    (
+        "SINCH_DLR_CALLBACK_SECRETS",
+        "comma-separated HMAC secrets, newest first (SINCH_WEBHOOK_SECRET also works)",
+    ),
+    (
+        "SINCH_DLR_CALLBACK_AUTH",
+        "comma list of hmac, basic, legacy, or none (default hmac, plus basic when set)",
+    ),
+    (
+        "SINCH_DLR_CALLBACK_BASIC",
+        "user:password Sinch puts in the callback URL",
+    ),
+    (
+        "SINCH_DLR_CALLBACK_MAX_AGE",
+        "opt-in: refuse HMAC timestamps older/newer than this many seconds",
+    ),
+    (
+        "SINCH_DLR_MAX_BODY",
+        "largest accepted request body in bytes (default 65536)",
+    ),
+    ("SINCH_DLR_WORKERS", "request worker threads (default 64)"),
+    (
+        "SINCH_SERVICE_PLAN_ID",
+        "Sinch service plan id (for sending and reconciliation)",
+    ),
+    ("SINCH_API_TOKEN", "Sinch API token of that service plan"),
+    ("SINCH_REGION", "Sinch region: us (default), eu, au, br, ca"),
+    (
+        "SINCH_API_BASE_URL",
+        "override the Sinch API base URL (tests, proxies)",
+    ),
+    (
+        "SINCH_DLR_PUBLIC_URL",
+        "public base URL of this daemon; default callback_url when sending",
+    ),
+    (
+        "SINCH_DLR_RECONCILE_AFTER",
+        "seconds before a message without final status is reconciled (default 7200)",
+    ),
+    (
+        "SINCH_DLR_RECONCILE_INTERVAL",
+        "seconds between reconciliation passes (default 300; 0 = off)",
+    ),
+    (
+        "LOG_LEVEL",
+        "error, warn, info (default), debug, trace; RUST_LOG also works",
+    ),
+];
+
+/// Variables whose value may instead come from `NAME_FILE` or from a
+/// systemd credential called `NAME` in `$CREDENTIALS_DIRECTORY`.
+const SECRET_VARIABLES: &[&str] = &[
+    "SINCH_DLR_API_TOKEN",
+    "SINCH_DLR_CALLBACK_SECRETS",
+    "SINCH_WEBHOOK_SECRET",
+    "SINCH_DLR_CALLBACK_BASIC",
+    "SINCH_API_TOKEN",
+];
+
+/// Raw strings gathered from every source, before any checking.
+#[derive(Debug, Clone, Default)]
+pub struct Raw {
+    /// name -> value; later sources overwrite earlier ones.
+    pub values: BTreeMap<String, String>,
+}
+
+impl Raw {
+    /// `.env` lines, then the environment (which wins), then flags.
+    pub fn gather(
+        env_file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Raw, String> {
+        let mut values = BTreeMap::new();
+        if let Some(path) = env_file {
+            match std::fs::read_to_string(path) {
+                Ok(text) => values.extend(parse_dotenv(&text)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+        values.extend(env);
+        Ok(Raw { values })
+    }
+
+    pub fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values.insert(name.to_string(), value.into());
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Parses `KEY=VALUE` lines: `#` comments, optional `export`, single or
+/// double quotes.
+pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                return None;
+            }
+            let line = line.strip_prefix("export ").unwrap_or(line);
+            let (k, v) = line.split_once('=')?;
+            Some((k.trim().to_string(), unquote(v.trim())))
+        })
+        .collect()
+}
+
+fn unquote(v: &str) -> String {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return v[1..v.len() - 1].to_string();
+        }
+    }
+    // Unquoted: a ` #` starts a comment.
+    v.split(" #").next().unwrap_or("").trim_end().to_string()
+}
+
+/// Sinch REST API access (sending, reconciliation).
+#[derive(Debug, Clone)]
+pub struct SinchApi {
+    pub service_plan_id: String,
+    pub api_token: Secret,
+    pub base_url: String,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub db_path: PathBuf,
+    pub api_token: Option<Secret>,
+    pub callback_auth: CallbackAuth,
+    /// HMAC is on but no secret is configured: one is generated and kept
+    /// beside the database at start.
+    pub generate_secret: bool,
+    pub max_body: usize,
+    pub workers: usize,
+    pub log_level: String,
+    pub sinch: Option<SinchApi>,
+    pub public_url: Option<String>,
+    pub reconcile_after: Duration,
+    pub reconcile_interval: Duration,
+}
+
+impl Config {
+    /// Checks everything; on failure returns every problem found.
+    pub fn from_raw(raw: &Raw) -> Result<Config, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut secret = |name: &str| match read_secret(raw, name) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
+        let api_token = secret("SINCH_DLR_API_TOKEN");
+        let callback_secrets = secret("SINCH_DLR_CALLBACK_SECRETS");
+        let tutorial_secret = secret("SINCH_WEBHOOK_SECRET");
+        let basic = secret("SINCH_DLR_CALLBACK_BASIC");
+        let sinch_token = secret("SINCH_API_TOKEN");
+
+        let mut secrets: Vec<Secret> = callback_secrets
+            .iter()
+            .flat_map(|s| s.split([',', '\n']))
+            .chain(tutorial_secret.as_deref())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Secret::new)
+            .collect();
+        secrets.dedup();
+
+        let modes = auth_modes(raw, basic.is_some(), &mut problems);
+        let mut auth = CallbackAuth {
+            disabled: modes.contains(&"none"),
+            ..CallbackAuth::default()
+        };
+        let generate_secret = modes.contains(&"hmac") && secrets.is_empty();
+        if modes.contains(&"hmac") {
+            auth.hmac_secrets = secrets.clone();
+        }
+        if modes.contains(&"basic") {
+            match &basic {
+                Some(b) if b.contains(':') => auth.basic = Some(Secret::new(b.clone())),
+                Some(_) => problems.push("SINCH_DLR_CALLBACK_BASIC must be user:password".into()),
+                None => problems.push(
+                    "callback auth basic needs SINCH_DLR_CALLBACK_BASIC=user:password".into(),
+                ),
+            }
+        }
+        if modes.contains(&"legacy") {
+            auth.legacy_keys = legacy_keys(&secrets, &mut problems);
+        }
+        auth.max_age_secs = number(raw, "SINCH_DLR_CALLBACK_MAX_AGE", &mut problems);
+
+        let listen = raw
+            .get("SINCH_DLR_LISTEN")
+            .unwrap_or(DEFAULT_LISTEN)
+            .to_string();
+        if listen.parse::<std::net::SocketAddr>().is_err() {
+            problems.push(format!(
+                "SINCH_DLR_LISTEN: {listen:?} is not an address like 127.0.0.1:8911"
+            ));
+        }
+        let db_path = db_path(raw, &mut problems);
+        let max_body = number(raw, "SINCH_DLR_MAX_BODY", &mut problems)
+            .unwrap_or(DEFAULT_MAX_BODY as u64) as usize;
+        let workers = number(raw, "SINCH_DLR_WORKERS", &mut problems)
+            .unwrap_or(DEFAULT_WORKERS as u64) as usize;
+        if workers == 0 || workers > 4096 {
+            problems.push("SINCH_DLR_WORKERS must be between 1 and 4096".into());
+        }
+        let log_level = raw
+            .get("LOG_LEVEL")
+            .or_else(|| raw.get("RUST_LOG"))
+            .unwrap_or("info")
+            .to_string();
+        let sinch = sinch_api(raw, sinch_token, &mut problems);
+        let public_url = raw
+            .get("SINCH_DLR_PUBLIC_URL")
+            .map(|u| u.trim_end_matches('/').to_string());
+        let reconcile_after =
+            number(raw, "SINCH_DLR_RECONCILE_AFTER", &mut problems).unwrap_or(7200);
+        let reconcile_interval =
+            number(raw, "SINCH_DLR_RECONCILE_INTERVAL", &mut problems).unwrap_or(300);
+
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            listen,
+            db_path,
+            api_token: api_token.map(Secret::new),
+            callback_auth: auth,
+            generate_secret,
+            max_body,
+            workers,
+            log_level,
+            sinch,
+            public_url,
+            reconcile_after: Duration::from_secs(reconcile_after),
+            reconcile_interval: Duration::from_secs(reconcile_interval),
+        })
+    }
+
+    /// Where a generated callback secret is kept: beside the database.
+    pub fn generated_secret_path(&self) -> PathBuf {
+        let mut name = self.db_path.file_name().unwrap_or_default().to_os_string();
+        name.push(".secret");
+        self.db_path.with_file_name(name)
+    }
+}
+
+/// A secret from `NAME`, `NAME_FILE`, or `$CREDENTIALS_DIRECTORY/NAME`.
+fn read_secret(raw: &Raw, name: &str) -> Result<Option<String>, String> {
+    debug_assert!(SECRET_VARIABLES.contains(&name));
+    if let Some(v) = raw.get(name) {
+        return Ok(Some(v.to_string()));
+    }
+    let path = match (
+        raw.get(&format!("{name}_FILE")),
+        raw.get("CREDENTIALS_DIRECTORY"),
+    ) {
+        (Some(p), _) => PathBuf::from(p),
+        (None, Some(dir)) if Path::new(dir).join(name).exists() => Path::new(dir).join(name),
+        _ => return Ok(None),
+    };
+    check_secret_file_mode(&path).map_err(|e| format!("{name}_FILE: {e}"))?;
+    std::fs::read_to_string(&path)
+        .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
+        .map_err(|e| format!("{name}_FILE: {}: {e}", path.display()))
+}
+
+/// A secret file that anyone on the machine can read is refused.
+fn check_secret_file_mode(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if meta.permissions().mode() & 0o004 != 0 {
+        return Err(format!(
+            "{} is world-readable; run chmod o-r on it",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+fn auth_modes(raw: &Raw, basic_set: bool, problems: &mut Vec<String>) -> Vec<&'static str> {
+    let Some(list) = raw.get("SINCH_DLR_CALLBACK_AUTH") else {
+        return if basic_set {
+            vec!["hmac", "basic"]
+        } else {
+            vec!["hmac"]
+        };
+    };
+    let mut modes = Vec::new();
+    for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        match ["hmac", "basic", "legacy", "none"]
+            .into_iter()
+            .find(|k| k.eq_ignore_ascii_case(m))
+        {
+            Some(k) => modes.push(k),
+            None => problems.push(format!(
+                "SINCH_DLR_CALLBACK_AUTH: unknown method {m:?} (use hmac, basic, legacy or none)"
+            )),
+        }
+    }
+    if modes.contains(&"none") && modes.len() > 1 {
+        problems.push("SINCH_DLR_CALLBACK_AUTH: none cannot be combined with other methods".into());
+    }
+    if modes.is_empty() {
+        problems.push("SINCH_DLR_CALLBACK_AUTH is empty".into());
+    }
+    modes
+}
+
+/// The tutorial's scheme keys HMAC with the base64-decoded secret.
+fn legacy_keys(secrets: &[Secret], problems: &mut Vec<String>) -> Vec<Vec<u8>> {
+    if secrets.is_empty() {
+        problems.push("callback auth legacy needs SINCH_WEBHOOK_SECRET (base64)".into());
+    }
+    secrets
+        .iter()
+        .filter_map(|s| {
+            let decoded = base64::engine::general_purpose::STANDARD.decode(s.expose());
+            if decoded.is_err() {
+                problems.push("callback auth legacy: a secret is not valid base64".into());
+            }
+            decoded.ok()
+        })
+        .collect()
+}
+
+fn number(raw: &Raw, name: &str, problems: &mut Vec<String>) -> Option<u64> {
+    let v = raw.get(name)?;
+    match v.parse() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            problems.push(format!("{name}: {v:?} is not a whole number"));
+            None
+        }
+    }
+}
+
+fn db_path(raw: &Raw, problems: &mut Vec<String>) -> PathBuf {
+    if let Some(p) = raw.get("SINCH_DLR_DB") {
+        return PathBuf::from(p);
+    }
+    let Some(url) = raw.get("DATABASE_URL") else {
+        return PathBuf::from(DEFAULT_DB);
+    };
+    match url.strip_prefix("file:") {
+        Some(p) => PathBuf::from(p.strip_prefix("//").unwrap_or(p)),
+        None if !url.contains("://") => PathBuf::from(url),
+        None => {
+            problems.push(format!(
+                "DATABASE_URL: {url:?} is not a file; sinch-dlr keeps its data in one local redb file (file:./sinch-dlr.redb)"
+            ));
+            PathBuf::from(DEFAULT_DB)
+        }
+    }
+}
+
+fn sinch_api(raw: &Raw, token: Option<String>, problems: &mut Vec<String>) -> Option<SinchApi> {
+    let plan = raw.get("SINCH_SERVICE_PLAN_ID");
+    let base_url = match (raw.get("SINCH_API_BASE_URL"), raw.get("SINCH_REGION")) {
+        (Some(url), _) => url.trim_end_matches('/').to_string(),
+        (None, region) => {
+            let region = region.unwrap_or("us").to_ascii_lowercase();
+            if !["us", "eu", "au", "br", "ca"].contains(&region.as_str()) {
+                problems.push(format!(
+                    "SINCH_REGION: {region:?} is not one of us, eu, au, br, ca"
+                ));
+            }
+            format!("https://{region}.sms.api.sinch.com")
+        }
+    };
+    match (plan, token) {
+        (Some(plan), Some(token)) => Some(SinchApi {
+            service_plan_id: plan.to_string(),
+            api_token: Secret::new(token),
+            base_url,
+        }),
+        (None, None) => None,
+        (Some(_), None) => {
+            problems.push("SINCH_SERVICE_PLAN_ID is set but SINCH_API_TOKEN is not".into());
+            None
+        }
+        (None, Some(_)) => {
+            problems.push("SINCH_API_TOKEN is set but SINCH_SERVICE_PLAN_ID is not".into());
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> Raw {
+        Raw {
+            values: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_safe() {
+        let c = Config::from_raw(&Raw::default()).unwrap();
+        assert_eq!(c.listen, DEFAULT_LISTEN);
+        assert_eq!(c.db_path, PathBuf::from(DEFAULT_DB));
+        assert!(
+            c.generate_secret,
+            "no secret: one is generated, never no auth"
+        );
+        assert!(!c.callback_auth.disabled);
+        assert!(c.api_token.is_none());
+        assert_eq!(
+            c.generated_secret_path(),
+            PathBuf::from("sinch-dlr.redb.secret")
+        );
+    }
+
+    #[test]
+    fn tutorial_names_work() {
+        let c = Config::from_raw(&raw(&[
+            ("DATABASE_URL", "file:./dev.db"),
+            ("SINCH_WEBHOOK_SECRET", "s1"),
+            ("SINCH_DLR_CALLBACK_SECRETS", "s0, s2"),
+            ("SINCH_SERVICE_PLAN_ID", "plan"),
+            ("SINCH_API_TOKEN", "tok"),
+            ("LOG_LEVEL", "debug"),
+        ]))
+        .unwrap();
+        assert_eq!(c.db_path, PathBuf::from("./dev.db"));
+        let secrets: Vec<_> = c
+            .callback_auth
+            .hmac_secrets
+            .iter()
+            .map(|s| s.expose())
+            .collect();
+        assert_eq!(secrets, ["s0", "s2", "s1"]);
+        assert!(!c.generate_secret);
+        assert_eq!(c.log_level, "debug");
+        assert_eq!(c.sinch.unwrap().base_url, "https://us.sms.api.sinch.com");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let problems = Config::from_raw(&raw(&[
+            ("SINCH_DLR_LISTEN", "nowhere"),
+            ("SINCH_DLR_MAX_BODY", "big"),
+            ("SINCH_DLR_CALLBACK_AUTH", "hmac,telepathy"),
+            ("DATABASE_URL", "postgres://x/y"),
+            ("SINCH_SERVICE_PLAN_ID", "p"),
+        ]))
+        .unwrap_err();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+    }
+
+    #[test]
+    fn no_auth_only_when_asked() {
+        let c = Config::from_raw(&raw(&[("SINCH_DLR_CALLBACK_AUTH", "none")])).unwrap();
+        assert!(c.callback_auth.disabled);
+        assert!(!c.generate_secret);
+        assert!(Config::from_raw(&raw(&[("SINCH_DLR_CALLBACK_AUTH", "none,hmac")])).is_err());
+    }
+
+    #[test]
+    fn basic_turns_on_with_its_credentials() {
+        let c = Config::from_raw(&raw(&[("SINCH_DLR_CALLBACK_BASIC", "u:p")])).unwrap();
+        assert!(c.callback_auth.basic.is_some());
+        assert!(c.generate_secret, "HMAC stays on beside Basic");
+        let c = Config::from_raw(&raw(&[
+            ("SINCH_DLR_CALLBACK_BASIC", "u:p"),
+            ("SINCH_DLR_CALLBACK_AUTH", "basic"),
+        ]))
+        .unwrap();
+        assert!(!c.generate_secret);
+        assert!(Config::from_raw(&raw(&[("SINCH_DLR_CALLBACK_AUTH", "basic")])).is_err());
+    }
+
+    #[test]
+    fn secret_files_and_credentials() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("SINCH_DLR_API_TOKEN");
+        std::fs::write(&file, "from-file\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let via_file = raw(&[("SINCH_DLR_API_TOKEN_FILE", file.to_str().unwrap())]);
+        assert_eq!(
+            Config::from_raw(&via_file)
+                .unwrap()
+                .api_token
+                .unwrap()
+                .expose(),
+            "from-file"
+        );
+        let via_creds = raw(&[("CREDENTIALS_DIRECTORY", dir.path().to_str().unwrap())]);
+        assert_eq!(
+            Config::from_raw(&via_creds)
+                .unwrap()
+                .api_token
+                .unwrap()
+                .expose(),
+            "from-file"
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let problems = Config::from_raw(&via_file).unwrap_err();
+        assert!(problems[0].contains("world-readable"), "{problems:?}");
+    }
+
+    #[test]
+    fn dotenv_lines() {
+        let parsed =
+            parse_dotenv("# c\nexport A=1\nB = \"two words\"\nC='x#y'\nD=v # note\n\nbad line\n");
+        assert_eq!(
+            parsed,
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "x#y".into()),
+                ("D".into(), "v".into())
+            ]
+        );
+    }
+}

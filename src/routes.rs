@@ -1,0 +1,80 @@
+//! One match on (method, path segments); each arm calls a handler. Also the
+//! shared state handlers see (`App`) and the API token gate.
+
+use serde_json::json;
+
+use crate::api;
+use crate::auth::{CallbackAuth, Secret, verify_bearer};
+use crate::callback;
+use crate::http::{ApiError, Reply, Request};
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::writer::WriterHandle;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// What every handler may use.
+pub struct App {
+    pub store: Arc<Store>,
+    pub writer: WriterHandle,
+    pub callback_auth: CallbackAuth,
+    pub api_token: Option<Secret>,
+    pub metrics: Metrics,
+}
+
+pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let segments = req.segments();
+    let path: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = req.method.as_str();
+    match (method, path.as_slice()) {
+        ("POST", ["api", "sinchCallbacks"]) => callback::receive(app, req),
+        (_, ["api", "sinchCallbacks"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("GET" | "HEAD", ["healthz"]) => Ok(Reply::json(200, &json!({"status": "ok"}))),
+        ("GET" | "HEAD", ["readyz"]) => readyz(app),
+        ("GET" | "HEAD", ["metrics"]) => Ok(metrics(app)),
+        (_, ["healthz" | "readyz" | "metrics"]) => Err(ApiError::MethodNotAllowed("GET")),
+        (_, ["api", ..]) => {
+            require_token(app, req)?;
+            api_routes(app, req, method, &path[1..])
+        }
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn api_routes(app: &App, req: &Request, method: &str, path: &[&str]) -> Result<Reply, ApiError> {
+    match (method, path) {
+        ("POST", ["messages"]) => api::register(app, req),
+        (_, ["messages"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("GET", ["messages", id]) => api::message(app, id),
+        (_, ["messages", _]) => Err(ApiError::MethodNotAllowed("GET")),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Everything under /api except the callback path needs the bearer token.
+fn require_token(app: &App, req: &Request) -> Result<(), ApiError> {
+    let Some(token) = &app.api_token else {
+        return Err(ApiError::Forbidden(
+            "the API is disabled: set SINCH_DLR_API_TOKEN (or SINCH_DLR_API_TOKEN_FILE) and restart".into(),
+        ));
+    };
+    if verify_bearer(&req.headers, token) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+fn readyz(app: &App) -> Result<Reply, ApiError> {
+    if app.writer.stats().ready.load(Ordering::Relaxed) {
+        Ok(Reply::json(200, &json!({"status": "ready"})))
+    } else {
+        Err(ApiError::Unavailable)
+    }
+}
+
+fn metrics(app: &App) -> Reply {
+    let db_bytes = std::fs::metadata(app.store.path()).map_or(0, |m| m.len());
+    let text = app.metrics.render(app.writer.stats(), db_bytes);
+    Reply::text(200, "text/plain; version=0.0.4", text)
+}

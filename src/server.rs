@@ -1,0 +1,242 @@
+//! The daemon: open the store, start the writer, listen, run N workers on
+//! tiny_http's request queue, log one line per request, turn a handler
+//! panic into a 500, and stop cleanly on SIGINT/SIGTERM: stop taking
+//! requests, finish those in flight, let the writer commit, close the file.
+
+use std::io::Write as _;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::auth::{self, Secret};
+use crate::config::Config;
+use crate::http::{self, ApiError, BodyError, Headers, Reply};
+use crate::metrics::Metrics;
+use crate::routes::{self, App};
+use crate::store::Store;
+use crate::writer;
+
+/// Runs until SIGINT/SIGTERM. `Err` is a start-up or runtime failure.
+pub fn run(mut config: Config) -> Result<(), String> {
+    let store = Arc::new(
+        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?,
+    );
+    if config.generate_secret {
+        config.callback_auth.hmac_secrets =
+            vec![load_or_generate_secret(&config.generated_secret_path())?];
+    }
+    announce_auth(&config);
+    let (writer, writer_thread) = writer::start(store.clone());
+    let app = Arc::new(App {
+        store,
+        writer,
+        callback_auth: config.callback_auth.clone(),
+        api_token: config.api_token.clone(),
+        metrics: Metrics::default(),
+    });
+    let server = Arc::new(
+        tiny_http::Server::http(&config.listen)
+            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?,
+    );
+    // The handler is in place before anyone can learn the address, so a
+    // SIGTERM sent right after "listening on" is always a clean stop.
+    let stopping = Arc::new(AtomicBool::new(false));
+    install_signal_handler(&server, &stopping, config.workers)?;
+    let addr = server.server_addr();
+    log::info!(
+        "listening on http://{addr}, database {}",
+        config.db_path.display()
+    );
+    println!("listening on {addr}");
+    let _ = std::io::stdout().flush();
+    let workers: Vec<_> = (0..config.workers)
+        .map(|i| {
+            let (server, app, stopping) = (server.clone(), app.clone(), stopping.clone());
+            std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || work(&server, &app, &stopping, config.max_body))
+                .map_err(|e| format!("cannot start worker thread: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    for w in workers {
+        let _ = w.join();
+    }
+    log::info!("stopping: requests finished, committing");
+    drop(server);
+    drop(app); // the last WriterHandle: the writer drains its queue and ends
+    let _ = writer_thread.join();
+    log::info!("stopped cleanly");
+    Ok(())
+}
+
+fn install_signal_handler(
+    server: &Arc<tiny_http::Server>,
+    stopping: &Arc<AtomicBool>,
+    workers: usize,
+) -> Result<(), String> {
+    let (server, stopping) = (server.clone(), stopping.clone());
+    ctrlc::set_handler(move || {
+        if stopping.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        log::info!("signal received, stopping");
+        for _ in 0..workers {
+            server.unblock();
+        }
+    })
+    .map_err(|e| format!("cannot install signal handler: {e}"))
+}
+
+/// The secret kept beside the database, or a new one written there (0600).
+fn load_or_generate_secret(path: &Path) -> Result<Secret, String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => {
+            log::info!(
+                "callback HMAC secret: using the one generated earlier in {}",
+                path.display()
+            );
+            return Ok(Secret::new(s.trim()));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    }
+    let secret = auth::generate_secret().map_err(|e| format!("cannot generate a secret: {e}"))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    writeln!(file, "{}", secret.expose())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // Printed once, at generation; later starts only name the file.
+    eprintln!(
+        "generated callback secret (kept in {}): {}\n\
+         Ask your Sinch account manager to enable HMAC signing of SMS callbacks for your service plan with this secret, \
+         or set SINCH_DLR_CALLBACK_SECRETS to the secret Sinch gave you.",
+        path.display(),
+        secret.expose()
+    );
+    Ok(secret)
+}
+
+fn announce_auth(config: &Config) {
+    let a = &config.callback_auth;
+    if a.disabled {
+        log::warn!(
+            "callback authentication is OFF (SINCH_DLR_CALLBACK_AUTH=none): anyone can post callbacks; use only for local development"
+        );
+        return;
+    }
+    let mut methods = Vec::new();
+    if !a.hmac_secrets.is_empty() {
+        methods.push(format!("hmac ({} secret(s))", a.hmac_secrets.len()));
+    }
+    if a.basic.is_some() {
+        methods.push("basic".into());
+    }
+    if !a.legacy_keys.is_empty() {
+        methods.push("legacy tutorial scheme".into());
+    }
+    log::info!("callback authentication: {}", methods.join(", "));
+    if config.api_token.is_none() {
+        log::info!("API disabled (/api/* answers 403): set SINCH_DLR_API_TOKEN to enable it");
+    }
+}
+
+fn work(server: &tiny_http::Server, app: &App, stopping: &AtomicBool, max_body: usize) {
+    static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
+    while !stopping.load(Ordering::SeqCst) {
+        let Ok(request) = server.recv() else {
+            break;
+        };
+        let rid = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
+        serve_one(app, request, rid, max_body);
+    }
+}
+
+fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, max_body: usize) {
+    let started = Instant::now();
+    let method = request.method().as_str().to_ascii_uppercase();
+    let (path, query) = http::split_url(request.url());
+    let headers = Headers::from_pairs(
+        request
+            .headers()
+            .iter()
+            .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string())),
+    );
+    let content_length = request.body_length();
+    let body = http::read_capped(request.as_reader(), content_length, max_body);
+    let reply = match body {
+        Ok(body) => {
+            let req = http::Request {
+                method: method.clone(),
+                path: path.clone(),
+                query,
+                headers,
+                body,
+            };
+            dispatch(app, &req, rid)
+        }
+        Err(BodyError::TooLarge) => ApiError::TooLarge(max_body)
+            .into_reply()
+            .with_header("Connection", "close"),
+        Err(BodyError::Io(e)) => {
+            log::debug!("rid={rid:04x} reading body: {e}");
+            ApiError::BadRequest("could not read the request body".into()).into_reply()
+        }
+    };
+    let status = reply.status;
+    let took = started.elapsed();
+    app.metrics.request(status, took);
+    let head = method == "HEAD";
+    if let Err(e) = request.respond(into_response(reply, rid, head)) {
+        log::debug!("rid={rid:04x} client went away: {e}");
+    }
+    // The path only: query strings can hold phone numbers.
+    log::info!(
+        "rid={rid:04x} {method} {path} {status} {}ms",
+        took.as_millis()
+    );
+}
+
+fn dispatch(app: &App, req: &http::Request, rid: u64) -> Reply {
+    match catch_unwind(AssertUnwindSafe(|| routes::handle(app, req))) {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => {
+            if e.status() >= 500 {
+                log::debug!("rid={rid:04x} {e}");
+            }
+            e.into_reply()
+        }
+        Err(_) => {
+            log::error!("rid={rid:04x} handler panicked; answered 500");
+            ApiError::Internal.into_reply()
+        }
+    }
+}
+
+fn into_response(
+    reply: Reply,
+    rid: u64,
+    head: bool,
+) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let header = |k: &str, v: &str| {
+        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes())
+            .expect("our header names and values are ASCII")
+    };
+    let body = if head { Vec::new() } else { reply.body };
+    let mut response = tiny_http::Response::from_data(body)
+        .with_status_code(reply.status)
+        .with_header(header("Content-Type", reply.content_type))
+        .with_header(header("X-Request-Id", &format!("{rid:04x}")));
+    for (k, v) in &reply.headers {
+        response.add_header(header(k, v));
+    }
+    response
+}

@@ -1,0 +1,139 @@
+//! The one writer thread. Workers hand it a `WriteOp` and wait; it drains
+//! everything queued, applies the lot in ONE redb transaction (one fsync),
+//! and answers each waiter only after the commit returned. Throughput grows
+//! with concurrency; an idle request still waits for just one commit.
+//!
+//! A failed commit answers the whole group `Unavailable` (Sinch retries
+//! 5xx), marks the store not ready, and reopens the file before the next
+//! group, since redb refuses writes after a failed commit.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::store::{Outcome, Store, WriteOp};
+
+/// Most ops in one transaction; bounds a group's latency and memory.
+const MAX_GROUP: usize = 1024;
+/// Queued ops beyond this block the submitting worker (back-pressure).
+const QUEUE_DEPTH: usize = 4096;
+
+/// Why a write was not stored. Either way nothing of it is on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// The commit failed or the store is being reopened.
+    Unavailable,
+    /// The writer has stopped (shutdown).
+    Stopped,
+}
+
+struct Job {
+    op: WriteOp,
+    reply: SyncSender<Result<Outcome, WriteError>>,
+}
+
+/// Counters the writer keeps; read by /readyz and /metrics.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub ready: AtomicBool,
+    pub commits: AtomicU64,
+    pub ops: AtomicU64,
+    pub failed_commits: AtomicU64,
+    pub queued: AtomicU64,
+    pub commit_micros_total: AtomicU64,
+}
+
+/// The submitting side; cheap to clone, one per worker.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: SyncSender<Job>,
+    stats: Arc<WriterStats>,
+}
+
+impl WriterHandle {
+    /// Blocks until the op is committed (Ok) or known not to be (Err).
+    pub fn submit(&self, op: WriteOp) -> Result<Outcome, WriteError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.stats.queued.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Job { op, reply }).is_err() {
+            self.stats.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(WriteError::Stopped);
+        }
+        answer.recv().unwrap_or(Err(WriteError::Stopped))
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.stats
+    }
+}
+
+/// Starts the writer. It stops once every `WriterHandle` is dropped and
+/// the queue is drained; join the returned handle to wait for that.
+pub fn start(store: Arc<Store>) -> (WriterHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
+    let stats = Arc::new(WriterStats::default());
+    stats.ready.store(true, Ordering::Relaxed);
+    let thread_stats = stats.clone();
+    let handle = std::thread::Builder::new()
+        .name("writer".into())
+        .spawn(move || run(&store, &rx, &thread_stats))
+        .expect("spawning the writer thread");
+    (WriterHandle { tx, stats }, handle)
+}
+
+fn run(store: &Store, rx: &Receiver<Job>, stats: &WriterStats) {
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        stats.queued.fetch_sub(jobs.len() as u64, Ordering::Relaxed);
+        commit_group(store, jobs, stats);
+    }
+    log::debug!("writer: queue closed, stopping");
+}
+
+fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
+    if !stats.ready.load(Ordering::Relaxed) {
+        recover(store, stats);
+    }
+    let (ops, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+    let started = Instant::now();
+    match store.apply_group(&ops) {
+        Ok(outcomes) => {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
+            let micros = started.elapsed().as_micros() as u64;
+            stats
+                .commit_micros_total
+                .fetch_add(micros, Ordering::Relaxed);
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome)); // the worker may have gone
+            }
+        }
+        Err(e) => {
+            log::error!("commit of {} writes failed, answering 503: {e}", ops.len());
+            stats.failed_commits.fetch_add(1, Ordering::Relaxed);
+            stats.ready.store(false, Ordering::Relaxed);
+            for reply in replies {
+                let _ = reply.send(Err(WriteError::Unavailable));
+            }
+            recover(store, stats);
+        }
+    }
+}
+
+fn recover(store: &Store, stats: &WriterStats) {
+    match store.reopen() {
+        Ok(()) => {
+            log::warn!("database reopened after a failed commit; accepting writes again");
+            stats.ready.store(true, Ordering::Relaxed);
+        }
+        Err(e) => log::error!("reopening the database failed (will retry on the next write): {e}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! One test binary; a module per theme. Every test runs the real
+//! sinch-dlr on 127.0.0.1:0 with its own temp dir and redb file.
+
+mod support;
+
+mod auth;
+mod callbacks;
+mod fixtures;
+mod messages;
+mod process;
