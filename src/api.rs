@@ -5,15 +5,18 @@ use serde::Deserialize;
 
 use crate::clock;
 use crate::http::{ApiError, Reply, Request};
+use crate::outbound::{self, SendFailure};
 use crate::routes::App;
+use crate::send::SinchError;
 use crate::store::{Outcome, Registration, WriteOp, phone};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.
 pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let registration = parse_registration(&req.body)?;
-    match app.writer.submit(WriteOp::Register(registration)) {
-        Ok(Outcome::Registered { created, message }) => {
+    match app.writer.submit(WriteOp::Register(vec![registration])) {
+        Ok(Outcome::Registered(mut list)) if list.len() == 1 => {
+            let (created, message) = list.remove(0);
             Ok(Reply::json(if created { 201 } else { 200 }, &message))
         }
         Ok(other) => {
@@ -22,6 +25,35 @@ pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
         }
         Err(_) => Err(ApiError::Unavailable),
     }
+}
+
+/// `POST /api/messages/send`: sends through Sinch, registers every
+/// recipient, answers 201 with the batch id and the stored messages.
+pub fn send(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let client = app.sinch.as_ref().ok_or_else(|| {
+        ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
+    })?;
+    let input = outbound::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    match outbound::send_and_register(client, &app.writer, input, app.public_url.as_deref()) {
+        Ok(result) => Ok(Reply::json(201, &result)),
+        Err(e @ SendFailure::Invalid(_)) => Err(ApiError::BadRequest(e.to_string())),
+        Err(SendFailure::Sinch(e @ SinchError::Timeout)) => {
+            Err(ApiError::GatewayTimeout(e.to_string()))
+        }
+        Err(e) => Err(ApiError::BadGateway(e.to_string())),
+    }
+}
+
+/// `POST /api/reconcile[?batch_id=]`: one reconciliation pass, now.
+pub fn reconcile(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let reconciler = app.reconciler.as_ref().ok_or_else(|| {
+        ApiError::NotConfigured(
+            "reconciliation needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into(),
+        )
+    })?;
+    let batch = req.query_param("batch_id").filter(|b| !b.is_empty());
+    let report = reconciler.run_pass(&app.store, &app.writer, batch);
+    Ok(Reply::json(200, &report.to_json()))
 }
 
 /// `GET /api/messages/{id}`.

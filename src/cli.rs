@@ -11,6 +11,8 @@ pub enum Command {
     CheckConfig,
     CheckDb,
     Sign(SignArgs),
+    Send(SendArgs),
+    Reconcile { batch: Option<String> },
     Help,
     Version,
 }
@@ -22,6 +24,16 @@ pub struct SignArgs {
     pub url: Option<String>,
     pub nonce: Option<String>,
     pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SendArgs {
+    pub to: Vec<String>,
+    pub body: Option<String>,
+    pub from: Option<String>,
+    pub client_reference: Option<String>,
+    pub delivery_report: Option<String>,
+    pub callback_url: Option<String>,
 }
 
 /// The parsed command line.
@@ -42,12 +54,38 @@ impl Args {
     }
 }
 
-/// Flags that set a variable.
-const VALUE_FLAGS: &[(&str, &str)] = &[
+/// Flags that set a variable, for every command.
+const VARIABLE_FLAGS: &[(&str, &str)] = &[
     ("--listen", "SINCH_DLR_LISTEN"),
     ("--db", "SINCH_DLR_DB"),
     ("--workers", "SINCH_DLR_WORKERS"),
     ("--log-level", "LOG_LEVEL"),
+];
+
+/// Command-specific flags that take a value.
+const VALUE_FLAGS: &[&str] = &[
+    "--secret",
+    "--file",
+    "--url",
+    "--nonce",
+    "--timestamp",
+    "--to",
+    "--body",
+    "--from",
+    "--client-reference",
+    "--delivery-report",
+    "--callback-url",
+    "--batch",
+];
+
+const COMMANDS: &[&str] = &[
+    "serve",
+    "check-config",
+    "check-db",
+    "sign",
+    "send",
+    "reconcile",
+    "help",
 ];
 
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
@@ -56,58 +94,110 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         env_file: Some(PathBuf::from(".env")),
         overrides: Vec::new(),
     };
-    let mut sign = SignArgs::default();
-    let mut command: Option<&str> = None;
+    let mut name: Option<String> = None;
+    let mut flags: Vec<(String, String)> = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (arg.clone(), None),
         };
-        let mut value = |name: &str| {
+        let mut value = || {
             inline
                 .clone()
                 .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
+                .ok_or_else(|| format!("{flag} needs a value"))
         };
         match flag.as_str() {
-            "-h" | "--help" | "help" => out.command = Command::Help,
-            "-V" | "--version" => out.command = Command::Version,
-            "--env-file" => out.env_file = Some(PathBuf::from(value(&flag)?)),
+            "-h" | "--help" => {
+                return Ok(Args {
+                    command: Command::Help,
+                    ..out
+                });
+            }
+            "-V" | "--version" => {
+                return Ok(Args {
+                    command: Command::Version,
+                    ..out
+                });
+            }
+            "--env-file" => out.env_file = Some(PathBuf::from(value()?)),
             "--no-env-file" => out.env_file = None,
             "--insecure-no-auth" => out
                 .overrides
                 .push(("SINCH_DLR_CALLBACK_AUTH", "none".into())),
-            "--secret" => sign.secret = Some(value(&flag)?),
-            "--file" => sign.file = Some(PathBuf::from(value(&flag)?)),
-            "--url" => sign.url = Some(value(&flag)?),
-            "--nonce" => sign.nonce = Some(value(&flag)?),
-            "--timestamp" => sign.timestamp = Some(value(&flag)?),
-            f if f.starts_with('-') => match VALUE_FLAGS.iter().find(|(name, _)| *name == f) {
-                Some((_, var)) => out.overrides.push((var, value(f)?)),
-                None => return Err(format!("unknown flag {f}; see --help")),
-            },
-            "serve" | "check-config" | "check-db" | "sign" if command.is_none() => {
-                command = Some(match arg.as_str() {
-                    "serve" => "serve",
-                    "check-config" => "check-config",
-                    "check-db" => "check-db",
-                    _ => "sign",
-                });
+            f if VARIABLE_FLAGS.iter().any(|(n, _)| *n == f) => {
+                let var = VARIABLE_FLAGS
+                    .iter()
+                    .find(|(n, _)| *n == f)
+                    .expect("matched")
+                    .1;
+                out.overrides.push((var, value()?));
             }
+            f if VALUE_FLAGS.contains(&f) => flags.push((f.to_string(), value()?)),
+            f if f.starts_with('-') => return Err(format!("unknown flag {f}; see --help")),
+            c if name.is_none() && COMMANDS.contains(&c) => name = Some(c.to_string()),
             other => return Err(format!("unexpected argument {other:?}; see --help")),
         }
     }
-    if matches!(out.command, Command::Help | Command::Version) {
-        return Ok(out);
+    out.command = command(name.as_deref().unwrap_or("serve"), flags)?;
+    Ok(out)
+}
+
+/// Builds the command from its name and flags; a flag it does not take is
+/// an error.
+fn command(name: &str, flags: Vec<(String, String)>) -> Result<Command, String> {
+    let accepts: &[&str] = match name {
+        "sign" => &["--secret", "--file", "--url", "--nonce", "--timestamp"],
+        "send" => &[
+            "--to",
+            "--body",
+            "--from",
+            "--client-reference",
+            "--delivery-report",
+            "--callback-url",
+        ],
+        "reconcile" => &["--batch"],
+        _ => &[],
+    };
+    if let Some((f, _)) = flags.iter().find(|(f, _)| !accepts.contains(&f.as_str())) {
+        return Err(format!("{name} does not take {f}; see --help"));
     }
-    out.command = match command.unwrap_or("serve") {
+    let last = |flag: &str| {
+        flags
+            .iter()
+            .rev()
+            .find(|(f, _)| f == flag)
+            .map(|(_, v)| v.clone())
+    };
+    Ok(match name {
+        "help" => Command::Help,
         "check-config" => Command::CheckConfig,
         "check-db" => Command::CheckDb,
-        "sign" => Command::Sign(sign),
+        "sign" => Command::Sign(SignArgs {
+            secret: last("--secret"),
+            file: last("--file").map(PathBuf::from),
+            url: last("--url"),
+            nonce: last("--nonce"),
+            timestamp: last("--timestamp"),
+        }),
+        "send" => Command::Send(SendArgs {
+            to: flags
+                .iter()
+                .filter(|(f, _)| f == "--to")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            body: last("--body"),
+            from: last("--from"),
+            client_reference: last("--client-reference"),
+            delivery_report: last("--delivery-report"),
+            callback_url: last("--callback-url"),
+        }),
+        "reconcile" => Command::Reconcile {
+            batch: last("--batch"),
+        },
         _ => Command::Serve,
-    };
-    Ok(out)
+    })
 }
 
 pub fn usage() -> String {
@@ -116,6 +206,9 @@ pub fn usage() -> String {
 
 USAGE:
     sinch-dlr [serve] [--listen ADDR] [--db PATH] [--workers N] [--insecure-no-auth]
+    sinch-dlr send --to NUMBER [--to NUMBER ...] --body TEXT [--from SENDER]
+                   [--client-reference REF] [--delivery-report KIND] [--callback-url URL]
+    sinch-dlr reconcile [--batch BATCH_ID]
     sinch-dlr sign --file BODY.json [--secret S] [--url URL] [--nonce N] [--timestamp T]
     sinch-dlr check-config      print the effective configuration (secrets redacted)
     sinch-dlr check-db          check the database's indexes (daemon stopped)
@@ -131,6 +224,8 @@ FLAGS:
     -h, --help           this text
     -V, --version        version
 
+send and reconcile use the running daemon's API (SINCH_DLR_LISTEN and
+SINCH_DLR_API_TOKEN); when no daemon answers they open the database directly.
 sign prints a curl command that posts BODY.json with correct Sinch signature
 headers (secret: --secret, else the configured or generated one).
 
@@ -141,7 +236,7 @@ credential NAME in $CREDENTIALS_DIRECTORY):
     for (name, help) in VARIABLES {
         s.push_str(&format!("    {name:<30} {help}\n"));
     }
-    s.push_str("\nEXIT STATUS: 0 clean stop, 1 runtime failure, 2 usage or configuration error.\n");
+    s.push_str("\nEXIT STATUS: 0 success or clean stop, 1 runtime failure, 2 usage or configuration error.\n");
     s
 }
 
@@ -191,10 +286,30 @@ mod tests {
     }
 
     #[test]
+    fn send_takes_many_recipients() {
+        let a = p(&["send", "--to", "+1555", "--to=+1666", "--body", "hi there"]).unwrap();
+        let Command::Send(s) = a.command else {
+            panic!()
+        };
+        assert_eq!(s.to, vec!["+1555", "+1666"]);
+        assert_eq!(s.body.as_deref(), Some("hi there"));
+    }
+
+    #[test]
     fn mistakes_are_errors() {
         assert!(p(&["--bogus"]).is_err());
         assert!(p(&["--listen"]).is_err());
         assert!(p(&["serve", "serve"]).is_err());
+        assert!(
+            p(&["serve", "--to", "+1555"]).is_err(),
+            "serve takes no --to"
+        );
         assert_eq!(p(&["--help"]).unwrap().command, Command::Help);
+        assert_eq!(
+            p(&["reconcile", "--batch", "B"]).unwrap().command,
+            Command::Reconcile {
+                batch: Some("B".into())
+            }
+        );
     }
 }

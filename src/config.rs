@@ -177,6 +177,7 @@ pub struct Config {
     pub public_url: Option<String>,
     pub reconcile_after: Duration,
     pub reconcile_interval: Duration,
+    pub sinch_limits: crate::send::Limits,
 }
 
 impl Config {
@@ -255,10 +256,13 @@ impl Config {
         let public_url = raw
             .get("SINCH_DLR_PUBLIC_URL")
             .map(|u| u.trim_end_matches('/').to_string());
-        let reconcile_after =
-            number(raw, "SINCH_DLR_RECONCILE_AFTER", &mut problems).unwrap_or(7200);
-        let reconcile_interval =
-            number(raw, "SINCH_DLR_RECONCILE_INTERVAL", &mut problems).unwrap_or(300);
+        let reconcile_after = seconds(raw, "SINCH_DLR_RECONCILE_AFTER", 7200.0, &mut problems);
+        let reconcile_interval = seconds(raw, "SINCH_DLR_RECONCILE_INTERVAL", 300.0, &mut problems);
+        let sinch_limits = crate::send::Limits {
+            request_timeout: seconds(raw, "SINCH_API_TIMEOUT", 15.0, &mut problems),
+            retry_for: seconds(raw, "SINCH_API_RETRY_FOR", 30.0, &mut problems),
+            ..crate::send::Limits::default()
+        };
 
         if !problems.is_empty() {
             return Err(problems);
@@ -274,8 +278,9 @@ impl Config {
             log_level,
             sinch,
             public_url,
-            reconcile_after: Duration::from_secs(reconcile_after),
-            reconcile_interval: Duration::from_secs(reconcile_interval),
+            reconcile_after,
+            reconcile_interval,
+            sinch_limits,
         })
     }
 
@@ -373,6 +378,20 @@ fn number(raw: &Raw, name: &str, problems: &mut Vec<String>) -> Option<u64> {
         Err(_) => {
             problems.push(format!("{name}: {v:?} is not a whole number"));
             None
+        }
+    }
+}
+
+/// Seconds, fractions allowed (`0.5`).
+fn seconds(raw: &Raw, name: &str, default: f64, problems: &mut Vec<String>) -> Duration {
+    let Some(v) = raw.get(name) else {
+        return Duration::from_secs_f64(default);
+    };
+    match v.parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.0..=1e9).contains(&n) => Duration::from_secs_f64(n),
+        _ => {
+            problems.push(format!("{name}: {v:?} is not a number of seconds"));
+            Duration::from_secs_f64(default)
         }
     }
 }

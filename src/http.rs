@@ -102,6 +102,18 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Encodes a query value: everything but unreserved characters.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
@@ -177,6 +189,12 @@ pub enum ApiError {
     Forbidden(String),
     NotFound,
     MethodNotAllowed(&'static str),
+    /// The request needs configuration this daemon does not have.
+    NotConfigured(String),
+    /// An upstream (Sinch) refused or failed; the message says how.
+    BadGateway(String),
+    /// An upstream (Sinch) did not answer in time.
+    GatewayTimeout(String),
     TooLarge(usize),
     /// The store could not commit; the client should retry.
     Unavailable,
@@ -187,7 +205,11 @@ pub enum ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::BadRequest(m) | ApiError::Forbidden(m) => f.write_str(m),
+            ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotConfigured(m)
+            | ApiError::BadGateway(m)
+            | ApiError::GatewayTimeout(m) => f.write_str(m),
             ApiError::Unauthorized => f.write_str("unauthorized"),
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
@@ -206,6 +228,9 @@ impl ApiError {
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed(_) => 405,
+            ApiError::NotConfigured(_) => 409,
+            ApiError::BadGateway(_) => 502,
+            ApiError::GatewayTimeout(_) => 504,
             ApiError::TooLarge(_) => 413,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,

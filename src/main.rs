@@ -50,6 +50,8 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Sign(s) => tools::sign(&config, s),
+        Command::Send(s) => tools::send(&config, s),
+        Command::Reconcile { batch } => tools::reconcile(&config, batch.as_deref()),
         Command::Help | Command::Version => unreachable!("handled above"),
     };
     match result {

@@ -8,6 +8,8 @@ use crate::auth::{CallbackAuth, Secret, verify_bearer};
 use crate::callback;
 use crate::http::{ApiError, Reply, Request};
 use crate::metrics::Metrics;
+use crate::reconcile::Reconciler;
+use crate::send::SinchClient;
 use crate::store::Store;
 use crate::writer::WriterHandle;
 use std::sync::Arc;
@@ -20,6 +22,11 @@ pub struct App {
     pub callback_auth: CallbackAuth,
     pub api_token: Option<Secret>,
     pub metrics: Metrics,
+    /// Sinch API access for sending; None without credentials.
+    pub sinch: Option<SinchClient>,
+    pub reconciler: Option<Arc<Reconciler>>,
+    /// This daemon's public base URL (default callback_url when sending).
+    pub public_url: Option<String>,
 }
 
 pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -45,6 +52,10 @@ fn api_routes(app: &App, req: &Request, method: &str, path: &[&str]) -> Result<R
     match (method, path) {
         ("POST", ["messages"]) => api::register(app, req),
         (_, ["messages"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("POST", ["messages", "send"]) => api::send(app, req),
+        (_, ["messages", "send"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("POST", ["reconcile"]) => api::reconcile(app, req),
+        (_, ["reconcile"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("GET", ["messages", id]) => api::message(app, id),
         (_, ["messages", _]) => Err(ApiError::MethodNotAllowed("GET")),
         _ => Err(ApiError::NotFound),

@@ -6,15 +6,17 @@
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use crate::auth::{self, Secret};
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
 use crate::metrics::Metrics;
+use crate::reconcile::{self, Reconciler};
 use crate::routes::{self, App};
+use crate::send::SinchClient;
 use crate::store::Store;
 use crate::writer;
 
@@ -29,13 +31,8 @@ pub fn run(mut config: Config) -> Result<(), String> {
     }
     announce_auth(&config);
     let (writer, writer_thread) = writer::start(store.clone());
-    let app = Arc::new(App {
-        store,
-        writer,
-        callback_auth: config.callback_auth.clone(),
-        api_token: config.api_token.clone(),
-        metrics: Metrics::default(),
-    });
+    let app = Arc::new(build_app(&config, store, writer));
+    let background = start_reconciler(&config, &app)?;
     let server = Arc::new(
         tiny_http::Server::http(&config.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?,
@@ -64,11 +61,59 @@ pub fn run(mut config: Config) -> Result<(), String> {
         let _ = w.join();
     }
     log::info!("stopping: requests finished, committing");
+    if let Some((stop, thread)) = background {
+        if let Some(r) = &app.reconciler {
+            r.stopping.store(true, Ordering::Relaxed);
+        }
+        drop(stop);
+        let _ = thread.join();
+    }
     drop(server);
     drop(app); // the last WriterHandle: the writer drains its queue and ends
     let _ = writer_thread.join();
     log::info!("stopped cleanly");
     Ok(())
+}
+
+fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandle) -> App {
+    let client = |api: &crate::config::SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
+    App {
+        store,
+        writer,
+        callback_auth: config.callback_auth.clone(),
+        api_token: config.api_token.clone(),
+        metrics: Metrics::default(),
+        sinch: config.sinch.as_ref().map(client),
+        reconciler: config
+            .sinch
+            .as_ref()
+            .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
+        public_url: config.public_url.clone(),
+    }
+}
+
+type Background = (mpsc::Sender<()>, std::thread::JoinHandle<()>);
+
+/// The periodic reconciliation thread, when Sinch credentials are set and
+/// the interval is not 0. Dropping the sender stops it.
+fn start_reconciler(config: &Config, app: &Arc<App>) -> Result<Option<Background>, String> {
+    let Some(reconciler) = app.reconciler.clone() else {
+        log::info!("reconciliation off: no Sinch API credentials");
+        return Ok(None);
+    };
+    if config.reconcile_interval.is_zero() {
+        log::info!("reconciliation off: SINCH_DLR_RECONCILE_INTERVAL=0");
+        return Ok(None);
+    }
+    let (stop, stopped) = mpsc::channel();
+    let (app, interval) = (app.clone(), config.reconcile_interval);
+    let thread = std::thread::Builder::new()
+        .name("reconcile".into())
+        .spawn(move || {
+            reconcile::run_background(&reconciler, &app.store, &app.writer, interval, &stopped);
+        })
+        .map_err(|e| format!("cannot start the reconciliation thread: {e}"))?;
+    Ok(Some((stop, thread)))
 }
 
 fn install_signal_handler(

@@ -158,6 +158,21 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, ParseError> {
 
 /// For a body that starts like an object: a data error (duplicate key,
 /// wrong type) makes it an unusable callback, anything else is not JSON.
+/// A recipient report as Sinch's REST API returns it
+/// (`GET .../delivery_report/{recipient}`); `type` may be absent there.
+pub fn parse_recipient_report(body: &[u8]) -> Result<RecipientReport, ParseError> {
+    match parse_callback(body) {
+        Ok(Callback::Recipient(r)) => Ok(r),
+        Ok(_) => Err(ParseError::Invalid(
+            "not a recipient delivery report".into(),
+        )),
+        Err(ParseError::Invalid(e)) if e.contains("`type`") => {
+            parse_recipient(body, "recipient_delivery_report_sms".to_string())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn classify(e: serde_json::Error) -> ParseError {
     match e.classify() {
         serde_json::error::Category::Data => ParseError::Invalid(e.to_string()),

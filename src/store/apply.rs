@@ -22,6 +22,7 @@ pub struct Tx<'t> {
     by_client_reference: Table<'t, (&'static str, u64), ()>,
     by_recipient: Table<'t, (&'static str, u64), ()>,
     by_latest_status: Table<'t, (&'static str, u64), ()>,
+    by_pending: Table<'t, (i64, u64), ()>,
     batch_reports: Table<'t, (&'static str, u64), &'static [u8]>,
     inbound: Table<'t, u64, &'static [u8]>,
     inbound_by_sinch_id: Table<'t, &'static str, u64>,
@@ -51,6 +52,7 @@ impl<'t> Tx<'t> {
             by_client_reference: txn.open_table(BY_CLIENT_REFERENCE)?,
             by_recipient: txn.open_table(BY_RECIPIENT)?,
             by_latest_status: txn.open_table(BY_LATEST_STATUS)?,
+            by_pending: txn.open_table(BY_PENDING)?,
             batch_reports: txn.open_table(BATCH_REPORTS)?,
             inbound: txn.open_table(INBOUND)?,
             inbound_by_sinch_id: txn.open_table(INBOUND_BY_SINCH_ID)?,
@@ -61,7 +63,18 @@ impl<'t> Tx<'t> {
 
     pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
         match op {
-            WriteOp::Register(r) => self.register(r),
+            WriteOp::Register(list) => list
+                .iter()
+                .map(|r| self.register(r))
+                .collect::<Result<_, _>>()
+                .map(Outcome::Registered),
+            WriteOp::Reconciled {
+                report,
+                raw,
+                received_at,
+            } => self
+                .recipient_report(report, raw, *received_at, Source::Reconcile)
+                .map(Outcome::Callback),
             WriteOp::Callback {
                 callback,
                 raw,
@@ -86,7 +99,7 @@ impl<'t> Tx<'t> {
         Ok(id)
     }
 
-    fn register(&mut self, r: &Registration) -> Result<Outcome, StoreError> {
+    fn register(&mut self, r: &Registration) -> Result<(bool, serde_json::Value), StoreError> {
         let recipient = phone::digits(&r.to);
         let now = now_micros();
         let (mut m, created) = match self.find(&r.batch_id, &recipient)? {
@@ -105,10 +118,7 @@ impl<'t> Tx<'t> {
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
         self.save(&m)?;
         let updates = read::updates_of(&self.updates, m.id)?;
-        Ok(Outcome::Registered {
-            created,
-            message: message_json(&m, &updates),
-        })
+        Ok((created, message_json(&m, &updates)))
     }
 
     fn callback(
@@ -118,7 +128,7 @@ impl<'t> Tx<'t> {
         received_at: Micros,
     ) -> Result<CallbackResult, StoreError> {
         match cb {
-            Callback::Recipient(r) => self.recipient_report(r, raw, received_at),
+            Callback::Recipient(r) => self.recipient_report(r, raw, received_at, Source::Callback),
             Callback::Batch(b) => self.batch_report(b, raw, received_at),
             Callback::Inbound(mo) => self.inbound(mo, raw, received_at),
             Callback::Unknown { kind } => {
@@ -134,6 +144,7 @@ impl<'t> Tx<'t> {
         r: &RecipientReport,
         raw: &[u8],
         received_at: Micros,
+        source: Source,
     ) -> Result<CallbackResult, StoreError> {
         let mut m = self.find_or_discover(&r.batch_id, &r.recipient, received_at)?;
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
@@ -143,7 +154,7 @@ impl<'t> Tx<'t> {
             at: r.at,
             operator_status_at: r.operator_status_at,
             received_at,
-            source: Source::Callback,
+            source,
             kind: &r.kind,
             raw: Some(String::from_utf8_lossy(raw).into_owned()),
             batch_report_id: None,
@@ -331,6 +342,7 @@ impl<'t> Tx<'t> {
         self.by_batch_recipient
             .insert((batch_id, recipient.as_str()), id)?;
         self.by_recipient.insert((recipient.as_str(), id), ())?;
+        self.by_pending.insert((now, id), ())?;
         Ok(MessageRecord {
             v: RECORD_VERSION,
             id,
@@ -393,6 +405,10 @@ impl<'t> Tx<'t> {
         if decision.replace {
             if let Some(old) = &m.latest {
                 self.by_latest_status.remove((old.status.as_str(), m.id))?;
+            }
+            if is_final(&candidate.status) {
+                // No longer waiting; a no-op when it was final already.
+                self.by_pending.remove((m.created_at, m.id))?;
             }
             self.by_latest_status
                 .insert((candidate.status.as_str(), m.id), ())?;

@@ -2,7 +2,7 @@
 //! older file is migrated step by step in one transaction; a newer file is
 //! refused (never guessed at, never written to).
 
-use redb::{Database, ReadableTable, TableHandle, WriteTransaction};
+use redb::{Database, ReadableTable, WriteTransaction};
 
 use super::StoreError;
 use super::tables::*;
@@ -30,18 +30,16 @@ pub fn run(db: &Database) -> Result<(), StoreError> {
 
 /// Opening a table in a write transaction creates it.
 fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
-    let names = [
-        txn.open_table(MESSAGES)?.name().to_string(),
-        txn.open_table(STATUS_UPDATES)?.name().to_string(),
-        txn.open_table(BY_BATCH_RECIPIENT)?.name().to_string(),
-        txn.open_table(BY_CLIENT_REFERENCE)?.name().to_string(),
-        txn.open_table(BY_RECIPIENT)?.name().to_string(),
-        txn.open_table(BY_LATEST_STATUS)?.name().to_string(),
-        txn.open_table(BATCH_REPORTS)?.name().to_string(),
-        txn.open_table(INBOUND)?.name().to_string(),
-        txn.open_table(INBOUND_BY_SINCH_ID)?.name().to_string(),
-        txn.open_table(QUARANTINE)?.name().to_string(),
-    ];
-    log::debug!("created tables {names:?}");
+    txn.open_table(MESSAGES)?;
+    txn.open_table(STATUS_UPDATES)?;
+    txn.open_table(BY_BATCH_RECIPIENT)?;
+    txn.open_table(BY_CLIENT_REFERENCE)?;
+    txn.open_table(BY_RECIPIENT)?;
+    txn.open_table(BY_LATEST_STATUS)?;
+    txn.open_table(BY_PENDING)?;
+    txn.open_table(BATCH_REPORTS)?;
+    txn.open_table(INBOUND)?;
+    txn.open_table(INBOUND_BY_SINCH_ID)?;
+    txn.open_table(QUARANTINE)?;
     Ok(())
 }

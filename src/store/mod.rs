@@ -22,9 +22,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::clock::Micros;
-use crate::sinch::Callback;
+use crate::sinch::{Callback, RecipientReport};
 
-pub use read::Page;
+pub use read::{Page, Pending, PendingKey};
 
 /// The application registering a message it sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,10 +39,18 @@ pub struct Registration {
 /// One write, applied inside a group transaction.
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    Register(Registration),
+    /// Registrations applied together (one send call registers its batch).
+    Register(Vec<Registration>),
     /// An authenticated callback, parsed; `raw` is the exact body.
     Callback {
         callback: Callback,
+        raw: Vec<u8>,
+        received_at: Micros,
+    },
+    /// A recipient report learned by asking Sinch (reconciliation); the same
+    /// rules as a callback, recorded with source `reconcile`.
+    Reconciled {
+        report: RecipientReport,
         raw: Vec<u8>,
         received_at: Micros,
     },
@@ -77,11 +85,9 @@ impl CallbackResult {
 /// The result of one `WriteOp`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// `created`: this registration was the first for the message.
-    Registered {
-        created: bool,
-        message: Value,
-    },
+    /// Per registration: whether it was the first for its message, and the
+    /// message as stored.
+    Registered(Vec<(bool, Value)>),
     Callback(CallbackResult),
 }
 
@@ -208,6 +214,24 @@ impl Store {
     pub fn message(&self, id: u64) -> Result<Option<Value>, StoreError> {
         let db = self.database()?;
         read::message(&db.begin_read()?, id)
+    }
+
+    /// Messages with no final status created before `created_before`, oldest
+    /// first, starting after `after` (a key returned earlier), at most `limit`.
+    pub fn pending(
+        &self,
+        created_before: Micros,
+        after: Option<PendingKey>,
+        limit: usize,
+    ) -> Result<Vec<Pending>, StoreError> {
+        let db = self.database()?;
+        read::pending(&db.begin_read()?, created_before, after, limit)
+    }
+
+    /// The messages of one batch that have no final status.
+    pub fn pending_in_batch(&self, batch_id: &str) -> Result<Vec<Pending>, StoreError> {
+        let db = self.database()?;
+        read::pending_in_batch(&db.begin_read()?, batch_id)
     }
 
     /// Checks that every index row points at a record that agrees with it,

@@ -8,12 +8,89 @@ use std::collections::BTreeSet;
 use super::StoreError;
 use super::record::*;
 use super::tables::*;
+use crate::sinch::is_final;
 
 /// A page of results and the cursor for the next one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
     pub items: Vec<Value>,
     pub next_cursor: Option<String>,
+}
+
+/// Position in the pending index: (created_at, message id).
+pub type PendingKey = (i64, u64);
+
+/// A message still waiting for its final status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub key: PendingKey,
+    pub id: u64,
+    pub batch_id: String,
+    pub recipient: String,
+}
+
+pub fn pending(
+    txn: &ReadTransaction,
+    created_before: i64,
+    after: Option<PendingKey>,
+    limit: usize,
+) -> Result<Vec<Pending>, StoreError> {
+    let index = txn.open_table(BY_PENDING)?;
+    let messages = txn.open_table(MESSAGES)?;
+    let start = match after {
+        Some((t, id)) if id < u64::MAX => (t, id + 1),
+        Some((t, _)) => (t.saturating_add(1), 0),
+        None => (i64::MIN, 0),
+    };
+    if start >= (created_before, 0) {
+        return Ok(Vec::new());
+    }
+    let range = index.range(start..(created_before, 0))?;
+    let mut out = Vec::new();
+    for row in range.take(limit) {
+        let key = row?.0.value();
+        let m: MessageRecord = match messages.get(key.1)? {
+            Some(v) => decode("messages", v.value())?,
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "by_pending points at missing message {}",
+                    key.1
+                )));
+            }
+        };
+        out.push(Pending {
+            key,
+            id: m.id,
+            batch_id: m.batch_id,
+            recipient: m.recipient,
+        });
+    }
+    Ok(out)
+}
+
+pub fn pending_in_batch(txn: &ReadTransaction, batch_id: &str) -> Result<Vec<Pending>, StoreError> {
+    let index = txn.open_table(BY_BATCH_RECIPIENT)?;
+    let messages = txn.open_table(MESSAGES)?;
+    let mut out = Vec::new();
+    for row in index.range((batch_id, "")..)? {
+        let (key, id) = row?;
+        if key.value().0 != batch_id {
+            break;
+        }
+        let Some(v) = messages.get(id.value())? else {
+            continue;
+        };
+        let m: MessageRecord = decode("messages", v.value())?;
+        if !m.latest.as_ref().is_some_and(|l| is_final(&l.status)) {
+            out.push(Pending {
+                key: (m.created_at, m.id),
+                id: m.id,
+                batch_id: m.batch_id,
+                recipient: m.recipient,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A message's status updates, oldest first.
@@ -42,7 +119,7 @@ pub fn check(txn: &ReadTransaction) -> Result<Vec<String>, StoreError> {
     let mut problems = Vec::new();
     let messages = txn.open_table(MESSAGES)?;
     let updates = txn.open_table(STATUS_UPDATES)?;
-    let mut expected: [BTreeSet<(String, u64)>; 4] = Default::default();
+    let mut expected: [BTreeSet<(String, u64)>; 5] = Default::default();
     for row in messages.iter()? {
         let (key, value) = row?;
         let m: MessageRecord = decode("messages", value.value())?;
@@ -64,8 +141,11 @@ pub fn check(txn: &ReadTransaction) -> Result<Vec<String>, StoreError> {
         if let Some(l) = &m.latest {
             expected[3].insert((l.status.clone(), m.id));
         }
+        if !m.latest.as_ref().is_some_and(|l| is_final(&l.status)) {
+            expected[4].insert((m.created_at.to_string(), m.id));
+        }
     }
-    let mut found: [BTreeSet<(String, u64)>; 4] = Default::default();
+    let mut found: [BTreeSet<(String, u64)>; 5] = Default::default();
     for row in txn.open_table(BY_BATCH_RECIPIENT)?.iter()? {
         let (k, v) = row?;
         let (b, r) = k.value();

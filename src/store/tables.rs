@@ -22,6 +22,9 @@ pub const BY_RECIPIENT: TableDefinition<(&str, u64), ()> = TableDefinition::new(
 /// (latest status, message id) -> ().
 pub const BY_LATEST_STATUS: TableDefinition<(&str, u64), ()> =
     TableDefinition::new("by_latest_status");
+/// (created_at, message id) -> () for messages with no final status yet:
+/// what reconciliation and "stale" reports walk, oldest first.
+pub const BY_PENDING: TableDefinition<(i64, u64), ()> = TableDefinition::new("by_pending");
 /// (batch_id, report id) -> `BatchReportRecord` (batch-level reports).
 pub const BATCH_REPORTS: TableDefinition<(&str, u64), &[u8]> =
     TableDefinition::new("batch_reports");

@@ -13,15 +13,15 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 }
 
 fn register(store: &Store, to: &str, batch: &str, reference: Option<&str>) -> (bool, Value) {
-    let op = WriteOp::Register(Registration {
+    let op = WriteOp::Register(vec![Registration {
         to: to.into(),
         batch_id: batch.into(),
         body: Some("hi".into()),
         client_reference: reference.map(Into::into),
         sent_at: None,
-    });
+    }]);
     match store.apply_group(&[op]).unwrap().remove(0) {
-        Outcome::Registered { created, message } => (created, message),
+        Outcome::Registered(mut list) => list.remove(0),
         other => panic!("{other:?}"),
     }
 }
@@ -301,13 +301,13 @@ fn model_random_sequences() {
             let ops: Vec<WriteOp> = (0..1 + rand(4))
                 .map(|_| {
                     if rand(5) == 0 {
-                        WriteOp::Register(Registration {
+                        WriteOp::Register(vec![Registration {
                             to: format!("+{who}"),
                             batch_id: "B".into(),
                             body: None,
                             client_reference: None,
                             sent_at: None,
-                        })
+                        }])
                     } else {
                         let (s, c) = statuses[rand(4) as usize];
                         let at = format!("2025-01-01T00:00:{:02}Z", rand(60));

@@ -1,0 +1,215 @@
+//! Reconciliation: ask Sinch about messages that still have no final status
+//! long after sending, and store what it says exactly like a callback (same
+//! duplicate and latest-status rules), marked `source: reconcile`.
+//!
+//! Why: Sinch drops a callback for good after ~23 h of failures or on any
+//! 4xx (a secret rotated on one side only, say). Passes are bounded (a
+//! number of messages each), rate-limited, stop at a 429, and walk the
+//! pending index round-robin so old stragglers cannot starve newer ones.
+
+use serde_json::{Value, json};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Duration;
+
+use crate::clock::{Micros, now_micros};
+use crate::send::{SinchClient, SinchError};
+use crate::sinch::parse_recipient_report;
+use crate::store::{CallbackResult, Outcome, Pending, PendingKey, Store, WriteOp};
+use crate::writer::WriterHandle;
+
+/// Messages asked about per pass.
+pub const PASS_LIMIT: usize = 200;
+/// Pause between two requests to Sinch.
+const PACE: Duration = Duration::from_millis(50);
+/// Messages older than this are not asked about any more: Sinch expires a
+/// message after at most 3 days (FACTS.md section e).
+const GIVE_UP_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+pub struct Reconciler {
+    client: SinchClient,
+    after: Duration,
+    /// Where the last pass stopped in the pending index.
+    cursor: Mutex<Option<PendingKey>>,
+    /// Set at shutdown: a pass in progress stops after its current message.
+    pub stopping: AtomicBool,
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PassReport {
+    pub checked: usize,
+    pub updated: Vec<Value>,
+    pub unchanged: usize,
+    pub unknown_at_sinch: usize,
+    pub errors: Vec<String>,
+    pub rate_limited: bool,
+}
+
+impl PassReport {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "checked": self.checked,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "unknown_at_sinch": self.unknown_at_sinch,
+            "errors": self.errors,
+            "rate_limited": self.rate_limited,
+        })
+    }
+}
+
+impl Reconciler {
+    pub fn new(client: SinchClient, after: Duration) -> Reconciler {
+        Reconciler {
+            client,
+            after,
+            cursor: Mutex::new(None),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// One pass over `batch` (all its pending messages, whatever their age),
+    /// or over the oldest pending messages past the age threshold.
+    pub fn run_pass(
+        &self,
+        store: &Store,
+        writer: &WriterHandle,
+        batch: Option<&str>,
+    ) -> PassReport {
+        // One pass at a time; the lock also guards the cursor.
+        let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let mut report = PassReport::default();
+        let candidates = match batch {
+            Some(b) => store.pending_in_batch(b),
+            None => self.next_candidates(store, &mut cursor),
+        };
+        let candidates = match candidates {
+            Ok(c) => c,
+            Err(e) => {
+                report.errors.push(format!("reading pending messages: {e}"));
+                return report;
+            }
+        };
+        for (i, p) in candidates.iter().enumerate() {
+            if self.stopping.load(Ordering::Relaxed) {
+                break;
+            }
+            if i > 0 {
+                std::thread::sleep(PACE);
+            }
+            if !self.check_one(writer, p, &mut report) {
+                break;
+            }
+        }
+        if report.checked > 0 {
+            log::info!(
+                "reconciliation: {} checked, {} updated, {} errors",
+                report.checked,
+                report.updated.len(),
+                report.errors.len()
+            );
+        }
+        report
+    }
+
+    fn next_candidates(
+        &self,
+        store: &Store,
+        cursor: &mut Option<PendingKey>,
+    ) -> Result<Vec<Pending>, crate::store::StoreError> {
+        let now = now_micros();
+        let before = now - self.after.as_micros() as Micros;
+        let oldest = now - GIVE_UP_AFTER.as_micros() as Micros;
+        let start = cursor.filter(|k| k.0 >= oldest).or(Some((oldest, 0)));
+        let mut batch = store.pending(before, start, PASS_LIMIT)?;
+        if batch.is_empty() && cursor.is_some() {
+            batch = store.pending(before, Some((oldest, 0)), PASS_LIMIT)?; // wrap around
+        }
+        *cursor = batch.last().map(|p| p.key);
+        Ok(batch)
+    }
+
+    /// Asks about one message. Returns false when the pass should stop.
+    fn check_one(&self, writer: &WriterHandle, p: &Pending, report: &mut PassReport) -> bool {
+        report.checked += 1;
+        let raw = match self.client.recipient_report(&p.batch_id, &p.recipient) {
+            Ok(Some(raw)) => raw,
+            Ok(None) => {
+                report.unknown_at_sinch += 1;
+                return true;
+            }
+            Err(SinchError::Status { status: 429, .. }) => {
+                report.rate_limited = true;
+                report
+                    .errors
+                    .push("Sinch rate limit (429); pass stopped".into());
+                return false;
+            }
+            Err(e) => {
+                report.errors.push(format!("message {}: {e}", p.id));
+                return !matches!(
+                    e,
+                    SinchError::Status {
+                        status: 401 | 403,
+                        ..
+                    }
+                );
+            }
+        };
+        let parsed = match parse_recipient_report(raw.as_bytes()) {
+            Ok(r) if r.batch_id == p.batch_id => r,
+            Ok(_) => {
+                report.errors.push(format!(
+                    "message {}: Sinch answered about another batch",
+                    p.id
+                ));
+                return true;
+            }
+            Err(e) => {
+                report.errors.push(format!("message {}: {e}", p.id));
+                return true;
+            }
+        };
+        let (status, code) = (parsed.status.clone(), parsed.code);
+        let op = WriteOp::Reconciled {
+            report: parsed,
+            raw: raw.into_bytes(),
+            received_at: now_micros(),
+        };
+        match writer.submit(op) {
+            Ok(Outcome::Callback(CallbackResult::Stored)) => {
+                report
+                    .updated
+                    .push(json!({"id": p.id, "status": status, "code": code}));
+            }
+            Ok(_) => report.unchanged += 1,
+            Err(e) => {
+                report
+                    .errors
+                    .push(format!("message {}: not stored ({e:?})", p.id));
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// The background loop: a pass every `interval` until `stop` is closed.
+pub fn run_background(
+    reconciler: &Reconciler,
+    store: &Store,
+    writer: &WriterHandle,
+    interval: Duration,
+    stop: &Receiver<()>,
+) {
+    loop {
+        match stop.recv_timeout(interval) {
+            Err(RecvTimeoutError::Timeout) => {
+                reconciler.run_pass(store, writer, None);
+            }
+            _ => return,
+        }
+    }
+}

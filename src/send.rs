@@ -1,0 +1,354 @@
+//! The Sinch SMS REST client (FACTS.md section e): send a batch, read one
+//! recipient's delivery report. Base URL from configuration (tests point it
+//! at a local fake), explicit timeouts, bounded retries.
+//!
+//! Retry policy: 429 and 5xx are retried with exponential back-off (and
+//! `Retry-After` when given) within a total time budget; other 4xx never.
+//! A connection that could not be made is retried (nothing reached Sinch);
+//! a request that was sent but got no answer is NOT retried when sending,
+//! because Sinch may have created the batch and a retry would send the SMS
+//! twice.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::config::SinchApi;
+use crate::http::percent_encode;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BatchRequest {
+    pub to: Vec<String>,
+    pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub delivery_report: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_reference: Option<String>,
+}
+
+/// What Sinch said about a created batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub id: String,
+    /// Sinch's full answer, kept for the caller.
+    pub raw: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SinchError {
+    /// Sinch answered with an error (after retries, for 429 and 5xx).
+    Status {
+        status: u16,
+        code: Option<String>,
+        text: Option<String>,
+    },
+    /// Sinch could not be reached; nothing was sent.
+    Unreachable(String),
+    /// Sent, but no answer in time: the outcome is unknown.
+    Timeout,
+    /// An answer that is not what the API documents.
+    BadResponse(String),
+}
+
+impl fmt::Display for SinchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SinchError::Status { status, code, text } => {
+                write!(f, "Sinch answered {status}")?;
+                if let Some(c) = code {
+                    write!(f, " {c}")?;
+                }
+                if let Some(t) = text {
+                    write!(f, ": {t}")?;
+                }
+                Ok(())
+            }
+            SinchError::Unreachable(e) => write!(f, "could not reach Sinch: {e}"),
+            SinchError::Timeout => {
+                f.write_str("Sinch did not answer in time; the outcome is unknown")
+            }
+            SinchError::BadResponse(e) => write!(f, "unexpected answer from Sinch: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SinchError {}
+
+/// Timeouts and the retry budget.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// One attempt: connect, send, and read the answer.
+    pub request_timeout: Duration,
+    /// All attempts together, back-off included.
+    pub retry_for: Duration,
+    /// First back-off; doubles each time.
+    pub first_backoff: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(15),
+            retry_for: Duration::from_secs(30),
+            first_backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+pub struct SinchClient {
+    agent: ureq::Agent,
+    api: SinchApi,
+    limits: Limits,
+}
+
+/// One attempt's result.
+enum Attempt {
+    Answer {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: String,
+    },
+    NotSent(String),
+    Lost(String),
+}
+
+impl SinchClient {
+    pub fn new(api: SinchApi, limits: Limits) -> SinchClient {
+        let config = ureq::Agent::config_builder()
+            .timeout_connect(Some(limits.request_timeout.min(Duration::from_secs(5))))
+            .timeout_global(Some(limits.request_timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("sinch-dlr/", env!("CARGO_PKG_VERSION")))
+            .build();
+        SinchClient {
+            agent: config.into(),
+            api,
+            limits,
+        }
+    }
+
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{}/xms/v1/{}/{rest}",
+            self.api.base_url, self.api.service_plan_id
+        )
+    }
+
+    /// `POST /xms/v1/{plan}/batches`. Ok only for a created batch.
+    pub fn send_batch(&self, request: &BatchRequest) -> Result<Batch, SinchError> {
+        let body = serde_json::to_vec(request).expect("plain data serialises");
+        let (status, text) = self.call(
+            false,
+            |agent, url| {
+                agent
+                    .post(url)
+                    .header("Authorization", &self.bearer())
+                    .header("Content-Type", "application/json")
+                    .send(&body[..])
+            },
+            &self.url("batches"),
+        )?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &text));
+        }
+        let raw: Value =
+            serde_json::from_str(&text).map_err(|e| SinchError::BadResponse(e.to_string()))?;
+        let id = raw["id"]
+            .as_str()
+            .ok_or_else(|| SinchError::BadResponse("no batch id in the answer".into()))?
+            .to_string();
+        Ok(Batch { id, raw })
+    }
+
+    /// `GET /xms/v1/{plan}/batches/{batch}/delivery_report/{recipient}`:
+    /// the raw body of one recipient's report, or None when Sinch has none.
+    pub fn recipient_report(
+        &self,
+        batch_id: &str,
+        recipient: &str,
+    ) -> Result<Option<String>, SinchError> {
+        let url = self.url(&format!(
+            "batches/{}/delivery_report/{}",
+            percent_encode(batch_id),
+            percent_encode(recipient)
+        ));
+        let (status, text) = self.call(
+            true,
+            |agent, url| {
+                agent
+                    .get(url)
+                    .header("Authorization", &self.bearer())
+                    .call()
+            },
+            &url,
+        )?;
+        match status {
+            200..=299 => Ok(Some(text)),
+            404 => Ok(None),
+            _ => Err(status_error(status, &text)),
+        }
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.api.api_token.expose())
+    }
+
+    /// Runs attempts until an answer that is final, or the budget is spent.
+    /// `idempotent`: a request lost in flight may be repeated.
+    fn call(
+        &self,
+        idempotent: bool,
+        attempt: impl Fn(&ureq::Agent, &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        url: &str,
+    ) -> Result<(u16, String), SinchError> {
+        let started = Instant::now();
+        let mut backoff = self.limits.first_backoff;
+        loop {
+            let outcome = classify(attempt(&self.agent, url));
+            let (wait, last) = match outcome {
+                Attempt::Answer { status, body, .. } if !(status == 429 || status >= 500) => {
+                    return Ok((status, body));
+                }
+                Attempt::Answer {
+                    status,
+                    retry_after,
+                    body,
+                } => {
+                    log::warn!("Sinch answered {status}; will retry");
+                    (
+                        retry_after.unwrap_or(backoff),
+                        Err(status_error(status, &body)),
+                    )
+                }
+                Attempt::NotSent(e) => {
+                    log::warn!("Sinch unreachable ({e}); will retry");
+                    (backoff, Err(SinchError::Unreachable(e)))
+                }
+                Attempt::Lost(e) if idempotent => {
+                    log::warn!("no answer from Sinch ({e}); will retry");
+                    (backoff, Err(SinchError::Timeout))
+                }
+                Attempt::Lost(e) => {
+                    log::warn!("no answer from Sinch ({e}); not retrying a send");
+                    return Err(SinchError::Timeout);
+                }
+            };
+            if started.elapsed() + wait > self.limits.retry_for {
+                return last;
+            }
+            std::thread::sleep(wait);
+            backoff = backoff.saturating_mul(2);
+        }
+    }
+}
+
+fn classify(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Attempt {
+    use ureq::Error as E;
+    match result {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            match response.into_body().read_to_string() {
+                Ok(body) => Attempt::Answer {
+                    status,
+                    retry_after,
+                    body,
+                },
+                Err(e) => Attempt::Lost(e.to_string()),
+            }
+        }
+        Err(e @ (E::ConnectionFailed | E::HostNotFound)) => Attempt::NotSent(e.to_string()),
+        Err(E::Timeout(t @ (ureq::Timeout::Connect | ureq::Timeout::Resolve))) => {
+            Attempt::NotSent(format!("timeout: {t:?}"))
+        }
+        Err(E::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Attempt::NotSent(e.to_string())
+        }
+        Err(e) => Attempt::Lost(e.to_string()),
+    }
+}
+
+/// Sinch's error bodies: `{"code","text"}`, or `{"error":{"code","message"}}`.
+fn status_error(status: u16, body: &str) -> SinchError {
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let text_of = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let (code, text) = if v["error"].is_object() {
+        (
+            text_of(&v["error"]["code"]).or_else(|| text_of(&v["error"]["status"])),
+            text_of(&v["error"]["message"]),
+        )
+    } else {
+        (text_of(&v["code"]), text_of(&v["text"]))
+    };
+    let text = text.or_else(|| {
+        (!body.trim().is_empty() && v.is_null()).then(|| body.chars().take(200).collect())
+    });
+    SinchError::Status { status, code, text }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_error_shapes_are_understood() {
+        let e = status_error(
+            400,
+            r#"{"code":"syntax_invalid_parameter_format","text":"Invalid to"}"#,
+        );
+        assert_eq!(
+            e,
+            SinchError::Status {
+                status: 400,
+                code: Some("syntax_invalid_parameter_format".into()),
+                text: Some("Invalid to".into())
+            }
+        );
+        let e = status_error(
+            403,
+            r#"{"error":{"code":403,"message":"Forbidden","status":"PERMISSION_DENIED"}}"#,
+        );
+        assert_eq!(e.to_string(), "Sinch answered 403 403: Forbidden");
+        let e = status_error(502, "<html>Bad gateway</html>");
+        assert_eq!(
+            e.to_string(),
+            "Sinch answered 502: <html>Bad gateway</html>"
+        );
+    }
+
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(percent_encode("01JN8Q/../x"), "01JN8Q%2F..%2Fx");
+        assert_eq!(percent_encode("15551230001"), "15551230001");
+    }
+
+    #[test]
+    fn request_json_matches_the_batches_api() {
+        let r = BatchRequest {
+            to: vec!["+15551230001".into()],
+            body: "hi".into(),
+            from: None,
+            delivery_report: "per_recipient".into(),
+            callback_url: Some("https://x/api/sinchCallbacks".into()),
+            client_reference: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"to":["+15551230001"],"body":"hi","delivery_report":"per_recipient","callback_url":"https://x/api/sinchCallbacks"})
+        );
+    }
+}
