@@ -6,7 +6,7 @@
 //! as "discovered" and the registration here takes it over (same id).
 //! Nothing is registered for a batch Sinch refused.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::fmt;
 
@@ -24,7 +24,7 @@ pub const DELIVERY_REPORTS: [&str; 5] = [
 const MAX_RECIPIENTS: usize = 1000;
 
 /// What the application asks to send.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendInput {
     #[serde(deserialize_with = "one_or_many")]
     pub to: Vec<String>,

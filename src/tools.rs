@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
 
 use crate::cli::{SendArgs, SignArgs};
@@ -111,7 +111,7 @@ pub fn send(config: &Config, args: &SendArgs) -> Result<(), String> {
         callback_url: args.callback_url.clone(),
     };
     outbound::validate(&input).map_err(|e| e.to_string())?;
-    let body = serde_json::to_value(&input_json(&input)).expect("JSON");
+    let body = serde_json::to_value(&input).expect("plain data serialises");
     let result = match Daemon::new(config).post("/api/messages/send", &body) {
         Err(RemoteError::NotRunning) => with_local_store(config, |_, writer| {
             let client = sinch_client(config)?;
@@ -133,17 +133,6 @@ pub fn send(config: &Config, args: &SendArgs) -> Result<(), String> {
         ids.join(", ")
     );
     Ok(())
-}
-
-fn input_json(input: &SendInput) -> Value {
-    json!({
-        "to": input.to,
-        "body": input.body,
-        "from": input.from,
-        "client_reference": input.client_reference,
-        "delivery_report": input.delivery_report,
-        "callback_url": input.callback_url,
-    })
 }
 
 /// `sinch-dlr reconcile`: one pass, through the daemon or directly.

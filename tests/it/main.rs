@@ -8,3 +8,4 @@ mod callbacks;
 mod fixtures;
 mod messages;
 mod process;
+mod send;
