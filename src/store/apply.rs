@@ -14,20 +14,27 @@ use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, r
 use crate::clock::{Micros, now_micros};
 use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, is_final};
 
+type Index3<'t> = Table<'t, (&'static str, i64, u64), ()>;
+
 /// Every table, opened once per group.
 pub struct Tx<'t> {
-    messages: Table<'t, u64, &'static [u8]>,
-    updates: Table<'t, (u64, u32), &'static [u8]>,
-    by_batch_recipient: Table<'t, (&'static str, &'static str), u64>,
-    by_client_reference: Table<'t, (&'static str, u64), ()>,
-    by_recipient: Table<'t, (&'static str, u64), ()>,
-    by_latest_status: Table<'t, (&'static str, u64), ()>,
-    by_pending: Table<'t, (i64, u64), ()>,
-    batch_reports: Table<'t, (&'static str, u64), &'static [u8]>,
-    inbound: Table<'t, u64, &'static [u8]>,
-    inbound_by_sinch_id: Table<'t, &'static str, u64>,
-    quarantine: Table<'t, u64, &'static [u8]>,
-    meta: Table<'t, &'static str, u64>,
+    pub(super) messages: Table<'t, u64, &'static [u8]>,
+    pub(super) updates: Table<'t, (u64, u32), &'static [u8]>,
+    pub(super) by_batch_recipient: Table<'t, (&'static str, &'static str), u64>,
+    pub(super) by_created: Table<'t, (i64, u64), ()>,
+    pub(super) by_client_reference: Index3<'t>,
+    pub(super) by_recipient: Index3<'t>,
+    pub(super) by_latest_status: Index3<'t>,
+    pub(super) by_pending: Table<'t, (i64, u64), ()>,
+    pub(super) batch_reports: Table<'t, (&'static str, u64), &'static [u8]>,
+    pub(super) batch_reports_by_time: Table<'t, (i64, u64), &'static str>,
+    pub(super) inbound: Table<'t, u64, &'static [u8]>,
+    pub(super) inbound_by_sinch_id: Table<'t, &'static str, u64>,
+    pub(super) inbound_by_time: Table<'t, (i64, u64), ()>,
+    pub(super) inbound_by_from: Index3<'t>,
+    pub(super) inbound_by_to: Index3<'t>,
+    pub(super) quarantine: Table<'t, u64, &'static [u8]>,
+    pub(super) meta: Table<'t, &'static str, u64>,
 }
 
 /// A status update about to be added to a message.
@@ -49,19 +56,32 @@ impl<'t> Tx<'t> {
             messages: txn.open_table(MESSAGES)?,
             updates: txn.open_table(STATUS_UPDATES)?,
             by_batch_recipient: txn.open_table(BY_BATCH_RECIPIENT)?,
+            by_created: txn.open_table(BY_CREATED)?,
             by_client_reference: txn.open_table(BY_CLIENT_REFERENCE)?,
             by_recipient: txn.open_table(BY_RECIPIENT)?,
             by_latest_status: txn.open_table(BY_LATEST_STATUS)?,
             by_pending: txn.open_table(BY_PENDING)?,
             batch_reports: txn.open_table(BATCH_REPORTS)?,
+            batch_reports_by_time: txn.open_table(BATCH_REPORTS_BY_TIME)?,
             inbound: txn.open_table(INBOUND)?,
             inbound_by_sinch_id: txn.open_table(INBOUND_BY_SINCH_ID)?,
+            inbound_by_time: txn.open_table(INBOUND_BY_TIME)?,
+            inbound_by_from: txn.open_table(INBOUND_BY_FROM)?,
+            inbound_by_to: txn.open_table(INBOUND_BY_TO)?,
             quarantine: txn.open_table(QUARANTINE)?,
             meta: txn.open_table(META)?,
         })
     }
 
     pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
+        let outcome = self.apply_op(op)?;
+        if let Outcome::Callback(result) = &outcome {
+            self.count(&format!("{CALLBACK_COUNT_PREFIX}{}", result.as_str()), 1)?;
+        }
+        Ok(outcome)
+    }
+
+    fn apply_op(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
         match op {
             WriteOp::Register(list) => list
                 .iter()
@@ -202,6 +222,8 @@ impl<'t> Tx<'t> {
         };
         self.batch_reports
             .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
+        self.batch_reports_by_time
+            .insert((received_at, id), b.batch_id.as_str())?;
         for s in &b.statuses {
             for recipient in s.recipients.iter().flatten() {
                 let mut m = self.find_or_discover(&b.batch_id, recipient, received_at)?;
@@ -268,6 +290,11 @@ impl<'t> Tx<'t> {
         };
         self.inbound.insert(id, encode(&record).as_slice())?;
         self.inbound_by_sinch_id.insert(mo.sinch_id.as_str(), id)?;
+        self.inbound_by_time.insert((received_at, id), ())?;
+        self.inbound_by_from
+            .insert((phone::digits(&mo.from).as_str(), received_at, id), ())?;
+        self.inbound_by_to
+            .insert((phone::digits(&mo.to).as_str(), received_at, id), ())?;
         Ok(CallbackResult::Stored)
     }
 
@@ -341,8 +368,12 @@ impl<'t> Tx<'t> {
         let recipient = phone::digits(to);
         self.by_batch_recipient
             .insert((batch_id, recipient.as_str()), id)?;
-        self.by_recipient.insert((recipient.as_str(), id), ())?;
+        self.by_created.insert((now, id), ())?;
+        self.by_recipient
+            .insert((recipient.as_str(), now, id), ())?;
         self.by_pending.insert((now, id), ())?;
+        self.count(&status_key(None), 1)?;
+        self.count(MESSAGE_COUNT, 1)?;
         Ok(MessageRecord {
             v: RECORD_VERSION,
             id,
@@ -367,7 +398,8 @@ impl<'t> Tx<'t> {
         reference: Option<&str>,
     ) -> Result<(), StoreError> {
         if let (None, Some(r)) = (&m.client_reference, reference) {
-            self.by_client_reference.insert((r, m.id), ())?;
+            self.by_client_reference
+                .insert((r, m.created_at, m.id), ())?;
             m.client_reference = Some(r.to_string());
         }
         Ok(())
@@ -403,24 +435,52 @@ impl<'t> Tx<'t> {
         let decision = decide_latest(m.latest.as_ref(), &candidate);
         m.status_conflict |= decision.conflict;
         if decision.replace {
-            if let Some(old) = &m.latest {
-                self.by_latest_status.remove((old.status.as_str(), m.id))?;
-            }
-            if is_final(&candidate.status) {
-                // No longer waiting; a no-op when it was final already.
-                self.by_pending.remove((m.created_at, m.id))?;
-            }
-            self.by_latest_status
-                .insert((candidate.status.as_str(), m.id), ())?;
+            self.move_latest(m, &candidate)?;
             m.latest = Some(candidate);
         }
         Ok(true)
+    }
+
+    /// Keeps the latest-status index, the pending index and the status
+    /// counts in step with a new latest status.
+    fn move_latest(&mut self, m: &MessageRecord, new: &Latest) -> Result<(), StoreError> {
+        let old = m.latest.as_ref().map(|l| l.status.as_str());
+        if let Some(old) = old {
+            self.by_latest_status.remove((old, m.created_at, m.id))?;
+        }
+        self.by_latest_status
+            .insert((new.status.as_str(), m.created_at, m.id), ())?;
+        if is_final(&new.status) {
+            // No longer waiting; a no-op when it was final already.
+            self.by_pending.remove((m.created_at, m.id))?;
+        }
+        self.count(&status_key(old), -1)?;
+        self.count(&status_key(Some(&new.status)), 1)
+    }
+
+    /// Adds `delta` to a running count in META.
+    pub(super) fn count(&mut self, key: &str, delta: i64) -> Result<(), StoreError> {
+        let now = self.meta.get(key)?.map_or(0, |v| v.value());
+        let next = now.saturating_add_signed(delta);
+        if next == 0 {
+            self.meta.remove(key)?;
+        } else {
+            self.meta.insert(key, next)?;
+        }
+        Ok(())
     }
 
     fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
         self.messages.insert(m.id, encode(m).as_slice())?;
         Ok(())
     }
+}
+
+pub const MESSAGE_COUNT: &str = "messages";
+
+/// The META key counting messages whose latest status is `status`.
+pub fn status_key(status: Option<&str>) -> String {
+    format!("{STATUS_COUNT_PREFIX}{}", status.unwrap_or(""))
 }
 
 /// What a new status does to the latest one.

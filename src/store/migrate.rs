@@ -37,9 +37,14 @@ fn create_tables(txn: &WriteTransaction) -> Result<(), StoreError> {
     txn.open_table(BY_RECIPIENT)?;
     txn.open_table(BY_LATEST_STATUS)?;
     txn.open_table(BY_PENDING)?;
+    txn.open_table(BY_CREATED)?;
     txn.open_table(BATCH_REPORTS)?;
+    txn.open_table(BATCH_REPORTS_BY_TIME)?;
     txn.open_table(INBOUND)?;
     txn.open_table(INBOUND_BY_SINCH_ID)?;
+    txn.open_table(INBOUND_BY_TIME)?;
+    txn.open_table(INBOUND_BY_FROM)?;
+    txn.open_table(INBOUND_BY_TO)?;
     txn.open_table(QUARANTINE)?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! calls `reopen`.
 
 mod apply;
+mod check;
 mod migrate;
 pub mod phone;
 mod read;
@@ -238,7 +239,7 @@ impl Store {
     /// and every record has its index rows. Returns the problems found.
     pub fn check(&self) -> Result<Vec<String>, StoreError> {
         let db = self.database()?;
-        read::check(&db.begin_read()?)
+        check::check(&db.begin_read()?)
     }
 }
 

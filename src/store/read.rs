@@ -1,9 +1,8 @@
 //! Reads: one snapshot per call (a redb read transaction), never blocked by
-//! the writer. Also the consistency check that tests and `check-db` run.
+//! the writer.
 
-use redb::{ReadTransaction, ReadableTable, ReadableTableMetadata};
+use redb::{ReadTransaction, ReadableTable};
 use serde_json::Value;
-use std::collections::BTreeSet;
 
 use super::StoreError;
 use super::record::*;
@@ -112,80 +111,4 @@ pub fn message(txn: &ReadTransaction, id: u64) -> Result<Option<Value>, StoreErr
     let m: MessageRecord = decode("messages", row.value())?;
     let updates = updates_of(&txn.open_table(STATUS_UPDATES)?, id)?;
     Ok(Some(message_json(&m, &updates)))
-}
-
-/// Every way a record and its index rows can disagree. Empty = consistent.
-pub fn check(txn: &ReadTransaction) -> Result<Vec<String>, StoreError> {
-    let mut problems = Vec::new();
-    let messages = txn.open_table(MESSAGES)?;
-    let updates = txn.open_table(STATUS_UPDATES)?;
-    let mut expected: [BTreeSet<(String, u64)>; 5] = Default::default();
-    for row in messages.iter()? {
-        let (key, value) = row?;
-        let m: MessageRecord = decode("messages", value.value())?;
-        if m.id != key.value() {
-            problems.push(format!("message row {} holds id {}", key.value(), m.id));
-        }
-        let n = updates_of(&updates, m.id)?.len() as u32;
-        if n != m.update_count {
-            problems.push(format!(
-                "message {} counts {} updates, {} stored",
-                m.id, m.update_count, n
-            ));
-        }
-        expected[0].insert((format!("{}\u{0}{}", m.batch_id, m.recipient), m.id));
-        expected[1].insert((m.recipient.clone(), m.id));
-        if let Some(r) = &m.client_reference {
-            expected[2].insert((r.clone(), m.id));
-        }
-        if let Some(l) = &m.latest {
-            expected[3].insert((l.status.clone(), m.id));
-        }
-        if !m.latest.as_ref().is_some_and(|l| is_final(&l.status)) {
-            expected[4].insert((m.created_at.to_string(), m.id));
-        }
-    }
-    let mut found: [BTreeSet<(String, u64)>; 5] = Default::default();
-    for row in txn.open_table(BY_BATCH_RECIPIENT)?.iter()? {
-        let (k, v) = row?;
-        let (b, r) = k.value();
-        found[0].insert((format!("{b}\u{0}{r}"), v.value()));
-    }
-    for (i, def) in [BY_RECIPIENT, BY_CLIENT_REFERENCE, BY_LATEST_STATUS]
-        .into_iter()
-        .enumerate()
-    {
-        for row in txn.open_table(def)?.iter()? {
-            let (k, _) = row?;
-            let (s, id) = k.value();
-            found[i + 1].insert((s.to_string(), id));
-        }
-    }
-    let names = [
-        "by_batch_recipient",
-        "by_recipient",
-        "by_client_reference",
-        "by_latest_status",
-    ];
-    for (i, name) in names.iter().enumerate() {
-        for missing in expected[i].difference(&found[i]) {
-            problems.push(format!("{name}: missing row {missing:?}"));
-        }
-        for dangling in found[i].difference(&expected[i]) {
-            problems.push(format!("{name}: dangling row {dangling:?}"));
-        }
-    }
-    for row in updates.iter()? {
-        let (k, _) = row?;
-        let (id, _) = k.value();
-        if messages.get(id)?.is_none() {
-            problems.push(format!("status update for missing message {id}"));
-        }
-    }
-    let inbound = txn.open_table(INBOUND)?;
-    let by_sinch = txn.open_table(INBOUND_BY_SINCH_ID)?;
-    if inbound.len()? != by_sinch.len()? {
-        problems.push("inbound and inbound_by_sinch_id differ in size".into());
-    }
-    Ok(problems)
 }
