@@ -10,6 +10,7 @@ pub mod config;
 pub mod http;
 pub mod metrics;
 pub mod outbound;
+pub mod query;
 pub mod reconcile;
 pub mod remote;
 pub mod routes;

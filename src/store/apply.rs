@@ -102,6 +102,8 @@ impl<'t> Tx<'t> {
             } => self
                 .callback(callback, raw, *received_at)
                 .map(Outcome::Callback),
+            WriteOp::Prune { before, limit } => self.prune(*before, *limit).map(Outcome::Pruned),
+            WriteOp::RetryQuarantined(id) => self.retry_quarantined(*id).map(Outcome::Retried),
             WriteOp::Quarantine {
                 raw,
                 reason,
@@ -141,7 +143,7 @@ impl<'t> Tx<'t> {
         Ok((created, message_json(&m, &updates)))
     }
 
-    fn callback(
+    pub(super) fn callback(
         &mut self,
         cb: &Callback,
         raw: &[u8],
@@ -385,6 +387,7 @@ impl<'t> Tx<'t> {
             sent_at: None,
             registered_at: None,
             created_at: now,
+            first_at: None,
             latest: None,
             status_conflict: false,
             seen: Vec::new(),
@@ -426,6 +429,7 @@ impl<'t> Tx<'t> {
         self.updates
             .insert((m.id, seq), encode(&record).as_slice())?;
         m.update_count = seq;
+        m.first_at = Some(m.first_at.map_or(u.at, |f| f.min(u.at)));
         m.seen.push((record.status.clone(), record.code));
         let candidate = Latest {
             status: record.status,

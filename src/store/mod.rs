@@ -8,11 +8,15 @@
 //! calls `reopen`.
 
 mod apply;
+mod backup;
 mod check;
+mod list;
 mod migrate;
 pub mod phone;
+pub mod prune;
 mod read;
 pub mod record;
+mod stats;
 mod tables;
 
 use redb::{Database, ReadableDatabase};
@@ -55,6 +59,11 @@ pub enum WriteOp {
         raw: Vec<u8>,
         received_at: Micros,
     },
+    /// Retention: remove up to `limit` records of each kind created before
+    /// `before`, with their index rows.
+    Prune { before: Micros, limit: usize },
+    /// Run a quarantined body through the current parser.
+    RetryQuarantined(u64),
     /// An authenticated body that could not be used, kept with the reason.
     Quarantine {
         raw: Vec<u8>,
@@ -90,6 +99,9 @@ pub enum Outcome {
     /// message as stored.
     Registered(Vec<(bool, Value)>),
     Callback(CallbackResult),
+    Pruned(prune::Pruned),
+    /// None: no such quarantine entry; Err: it still cannot be used.
+    Retried(Option<Result<CallbackResult, String>>),
 }
 
 #[derive(Debug)]
@@ -102,6 +114,8 @@ pub enum StoreError {
     NewerSchema { found: u64, supported: u64 },
     /// The database is closed (between a failed commit and its reopen).
     Closed,
+    /// A backup could not be written.
+    Backup(String),
 }
 
 impl fmt::Display for StoreError {
@@ -115,6 +129,7 @@ impl fmt::Display for StoreError {
                  run the newer sinch-dlr or restore a backup"
             ),
             StoreError::Closed => f.write_str("database is closed"),
+            StoreError::Backup(e) => write!(f, "backup: {e}"),
         }
     }
 }
@@ -233,6 +248,64 @@ impl Store {
     pub fn pending_in_batch(&self, batch_id: &str) -> Result<Vec<Pending>, StoreError> {
         let db = self.database()?;
         read::pending_in_batch(&db.begin_read()?, batch_id)
+    }
+
+    /// A page of messages, newest first.
+    pub fn list_messages(&self, filter: &crate::query::MessageFilter) -> Result<Page, StoreError> {
+        list::messages(&self.database()?.begin_read()?, filter)
+    }
+
+    /// A page of inbound messages, newest first.
+    pub fn list_inbound(&self, filter: &crate::query::InboundFilter) -> Result<Page, StoreError> {
+        list::inbound(&self.database()?.begin_read()?, filter)
+    }
+
+    pub fn inbound(&self, id: u64) -> Result<Option<Value>, StoreError> {
+        list::inbound_one(&self.database()?.begin_read()?, id)
+    }
+
+    /// A page of quarantined bodies, newest first.
+    pub fn list_quarantine(
+        &self,
+        limit: usize,
+        cursor: Option<crate::query::Cursor>,
+    ) -> Result<Page, StoreError> {
+        list::quarantine(&self.database()?.begin_read()?, limit, cursor)
+    }
+
+    /// A batch's messages, counts by latest status and batch-level reports.
+    pub fn batch(&self, batch_id: &str) -> Result<Option<Value>, StoreError> {
+        list::batch(&self.database()?.begin_read()?, batch_id)
+    }
+
+    /// Operator statistics; see stats.rs.
+    pub fn stats(
+        &self,
+        now: Micros,
+        since: Micros,
+        stale_after_secs: u64,
+    ) -> Result<Value, StoreError> {
+        stats::stats(
+            &self.database()?.begin_read()?,
+            now,
+            since,
+            stale_after_secs,
+        )
+    }
+
+    /// The running counts (messages by latest status, callbacks by result).
+    pub fn counts(&self) -> Result<stats::Counts, StoreError> {
+        stats::counts(&self.database()?.begin_read()?)
+    }
+
+    /// Messages without a final status created before `created_before`.
+    pub fn stale_count(&self, created_before: Micros) -> Result<usize, StoreError> {
+        Ok(stats::stale(&self.database()?.begin_read()?, created_before)?.0)
+    }
+
+    /// Writes a consistent copy of the whole file to `to` (a new file).
+    pub fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        backup::backup(&self.database()?.begin_read()?, to)
     }
 
     /// Checks that every index row points at a record that agrees with it,

@@ -43,6 +43,9 @@ pub struct MessageRecord {
     /// When the application registered it; None = discovered from a callback.
     pub registered_at: Option<Micros>,
     pub created_at: Micros,
+    /// The earliest `at` of its status updates.
+    #[serde(default)]
+    pub first_at: Option<Micros>,
     pub latest: Option<Latest>,
     #[serde(default)]
     pub status_conflict: bool,

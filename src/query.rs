@@ -1,0 +1,261 @@
+//! List queries as the API and CLI state them: filters parsed from query
+//! parameters (a bad one is an error naming it), limits, and the opaque
+//! cursor. No storage here; store/list.rs runs them on the indexes.
+//!
+//! A cursor is the (time, id) of the last row returned, versioned and
+//! base64url-encoded. Rows are ordered newest first by (time, id), and new
+//! rows always sort before old ones, so a cursor stays valid while writes
+//! happen: later pages neither repeat nor skip rows that existed when the
+//! first page was read.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::clock::{self, Micros};
+use crate::sinch::canonical_status;
+use crate::store::phone;
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 1000;
+
+/// Position after which the next page starts: (time, id).
+pub type Cursor = (i64, u64);
+
+/// `GET /api/messages` filters. Times are on `created_at`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageFilter {
+    pub batch_id: Option<String>,
+    /// Digits only.
+    pub to: Option<String>,
+    pub client_reference: Option<String>,
+    /// Latest status, in Sinch's spelling.
+    pub status: Option<String>,
+    pub since: Option<Micros>,
+    pub until: Option<Micros>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+/// `GET /api/inbound` filters. Times are on when sinch-dlr stored it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InboundFilter {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub since: Option<Micros>,
+    pub until: Option<Micros>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+/// A query parameter that could not be used.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadParam(pub String);
+
+impl std::fmt::Display for BadParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+type Params<'a> = &'a [(String, String)];
+
+fn param<'a>(params: Params<'a>, name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn reject_unknown(params: Params<'_>, known: &[&str]) -> Result<(), BadParam> {
+    match params.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+        Some((k, _)) => Err(BadParam(format!(
+            "{k}: unknown parameter (known: {})",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// RFC 3339, or a date `YYYY-MM-DD` (midnight UTC).
+pub fn parse_time(name: &str, value: &str) -> Result<Micros, BadParam> {
+    let full;
+    let text = if value.len() == 10 {
+        full = format!("{value}T00:00:00Z");
+        &full
+    } else {
+        value
+    };
+    clock::parse_rfc3339(text).ok_or_else(|| {
+        BadParam(format!(
+            "{name}: {value:?} is not an RFC 3339 time or a YYYY-MM-DD date"
+        ))
+    })
+}
+
+fn time(params: Params<'_>, name: &str) -> Result<Option<Micros>, BadParam> {
+    param(params, name).map(|v| parse_time(name, v)).transpose()
+}
+
+pub fn parse_limit(value: Option<&str>) -> Result<usize, BadParam> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match v.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(BadParam(format!(
+            "limit: {v:?} is not a number from 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+fn short(name: &str, value: Option<&str>) -> Result<Option<String>, BadParam> {
+    match value {
+        Some(v) if v.len() > 2048 => Err(BadParam(format!("{name}: longer than 2048 characters"))),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+fn digits_param(name: &str, value: Option<&str>) -> Result<Option<String>, BadParam> {
+    let Some(v) = value else { return Ok(None) };
+    let d = phone::digits(v);
+    if d.is_empty() || d.len() > 20 {
+        return Err(BadParam(format!("{name}: {v:?} is not a phone number")));
+    }
+    Ok(Some(d))
+}
+
+fn window(since: Option<Micros>, until: Option<Micros>) -> Result<(), BadParam> {
+    match (since, until) {
+        (Some(s), Some(u)) if s >= u => Err(BadParam("since: must be before until".into())),
+        _ => Ok(()),
+    }
+}
+
+impl MessageFilter {
+    pub fn parse(params: Params<'_>) -> Result<MessageFilter, BadParam> {
+        reject_unknown(
+            params,
+            &[
+                "batch_id",
+                "to",
+                "client_reference",
+                "status",
+                "since",
+                "until",
+                "limit",
+                "cursor",
+            ],
+        )?;
+        let f = MessageFilter {
+            batch_id: short("batch_id", param(params, "batch_id"))?,
+            to: digits_param("to", param(params, "to"))?,
+            client_reference: short("client_reference", param(params, "client_reference"))?,
+            status: short("status", param(params, "status"))?.map(|s| canonical_status(&s)),
+            since: time(params, "since")?,
+            until: time(params, "until")?,
+            limit: parse_limit(param(params, "limit"))?,
+            cursor: param(params, "cursor").map(decode_cursor).transpose()?,
+        };
+        window(f.since, f.until)?;
+        Ok(f)
+    }
+}
+
+impl InboundFilter {
+    pub fn parse(params: Params<'_>) -> Result<InboundFilter, BadParam> {
+        reject_unknown(params, &["from", "to", "since", "until", "limit", "cursor"])?;
+        let f = InboundFilter {
+            from: digits_param("from", param(params, "from"))?,
+            to: digits_param("to", param(params, "to"))?,
+            since: time(params, "since")?,
+            until: time(params, "until")?,
+            limit: parse_limit(param(params, "limit"))?,
+            cursor: param(params, "cursor").map(decode_cursor).transpose()?,
+        };
+        window(f.since, f.until)?;
+        Ok(f)
+    }
+}
+
+pub fn encode_cursor((t, id): Cursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("c1.{t}.{id}"))
+}
+
+pub fn decode_cursor(s: &str) -> Result<Cursor, BadParam> {
+    let bad = || BadParam("cursor: not a cursor returned by this API".into());
+    let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut parts = text.split('.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("c1"), Some(t), Some(id), None) => Ok((
+            t.parse().map_err(|_| bad())?,
+            id.parse().map_err(|_| bad())?,
+        )),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn cursor_round_trips() {
+        for c in [
+            (0, 0),
+            (1_736_760_160_914_000, 42),
+            (i64::MIN, u64::MAX),
+            (-5, 7),
+        ] {
+            assert_eq!(decode_cursor(&encode_cursor(c)), Ok(c));
+        }
+        for bad in [
+            "",
+            "!!",
+            "YWJj",
+            &URL_SAFE_NO_PAD.encode("c1.x.1"),
+            &URL_SAFE_NO_PAD.encode("c1.1.2.3"),
+        ] {
+            assert!(decode_cursor(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn message_filter_parses_and_normalises() {
+        let f = MessageFilter::parse(&p(&[
+            ("to", "+1 555-123-0001"),
+            ("status", "delivered"),
+            ("since", "2025-01-01"),
+            ("limit", "10"),
+        ]))
+        .unwrap();
+        assert_eq!(f.to.as_deref(), Some("15551230001"));
+        assert_eq!(f.status.as_deref(), Some("Delivered"));
+        assert_eq!(f.since, clock::parse_rfc3339("2025-01-01T00:00:00Z"));
+        assert_eq!(f.limit, 10);
+        assert_eq!(MessageFilter::parse(&[]).unwrap().limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn bad_parameters_are_named() {
+        let err = |pairs: &[(&str, &str)]| MessageFilter::parse(&p(pairs)).unwrap_err().0;
+        assert!(err(&[("limit", "0")]).starts_with("limit:"));
+        assert!(err(&[("limit", "1001")]).starts_with("limit:"));
+        assert!(err(&[("limit", "ten")]).starts_with("limit:"));
+        assert!(err(&[("since", "yesterday")]).starts_with("since:"));
+        assert!(err(&[("to", "nobody")]).starts_with("to:"));
+        assert!(err(&[("cursor", "garbage")]).starts_with("cursor:"));
+        assert!(err(&[("colour", "red")]).starts_with("colour:"));
+        assert!(err(&[("since", "2025-01-02"), ("until", "2025-01-01")]).starts_with("since:"));
+        assert!(err(&[("batch_id", &"x".repeat(3000))]).starts_with("batch_id:"));
+    }
+}

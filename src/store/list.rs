@@ -1,0 +1,279 @@
+//! List queries on the indexes, newest first, one read snapshot each.
+//!
+//! Which index serves which filter (the most selective present wins; the
+//! other filters are checked on the rows it yields):
+//! * `batch_id`          -> by_batch_recipient (the batch's rows, sorted)
+//! * `to`                -> by_recipient (digits, created_at, id)
+//! * `client_reference`  -> by_client_reference (ref, created_at, id)
+//! * `status`            -> by_latest_status (status, created_at, id)
+//! * only since/until    -> by_created (created_at, id)
+//!
+//! since/until and the cursor become bounds of the range, so no filter
+//! scans the whole table. A page stops after `SCAN_BUDGET` rows even when
+//! few matched, returning a cursor to go on from: latency stays bounded
+//! when a rare combination is asked of a large index.
+
+use redb::{ReadTransaction, TableDefinition};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use super::StoreError;
+use super::read::Page;
+use super::record::*;
+use super::tables::*;
+use crate::clock::Micros;
+use crate::query::{Cursor, InboundFilter, MessageFilter, encode_cursor};
+
+/// Most index rows one page may look at.
+const SCAN_BUDGET: usize = 20_000;
+
+type Index3 = TableDefinition<'static, (&'static str, i64, u64), ()>;
+
+/// The (time, id) window a query may return, upper bound exclusive.
+fn bounds(
+    since: Option<Micros>,
+    until: Option<Micros>,
+    cursor: Option<Cursor>,
+) -> ((i64, u64), (i64, u64)) {
+    let lo = (since.unwrap_or(i64::MIN), 0);
+    let mut hi = (until.unwrap_or(i64::MAX), 0);
+    if let Some(c) = cursor {
+        hi = hi.min(c);
+    }
+    (lo, hi)
+}
+
+/// Keys (time, id) of `index` under `key`, newest first, inside the window.
+fn keyed_range<'a>(
+    txn: &ReadTransaction,
+    def: Index3,
+    key: &'a str,
+    lo: (i64, u64),
+    hi: (i64, u64),
+) -> Result<Box<dyn Iterator<Item = Result<(i64, u64), StoreError>> + 'a>, StoreError> {
+    if lo >= hi {
+        return Ok(Box::new(std::iter::empty()));
+    }
+    let table = txn.open_table(def)?;
+    let range = table.range((key, lo.0, lo.1)..(key, hi.0, hi.1))?;
+    Ok(Box::new(range.rev().map(|row| {
+        let (k, _) = row?;
+        let (_, t, id) = k.value();
+        Ok((t, id))
+    })))
+}
+
+fn time_range<'a>(
+    txn: &ReadTransaction,
+    def: TableDefinition<'static, (i64, u64), ()>,
+    lo: (i64, u64),
+    hi: (i64, u64),
+) -> Result<Box<dyn Iterator<Item = Result<(i64, u64), StoreError>> + 'a>, StoreError> {
+    if lo >= hi {
+        return Ok(Box::new(std::iter::empty()));
+    }
+    let table = txn.open_table(def)?;
+    let range = table.range(lo..hi)?;
+    Ok(Box::new(range.rev().map(|row| Ok(row?.0.value()))))
+}
+
+pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreError> {
+    let (lo, hi) = bounds(f.since, f.until, f.cursor);
+    let table = txn.open_table(MESSAGES)?;
+    let keys: Box<dyn Iterator<Item = Result<(i64, u64), StoreError>>> =
+        if let Some(b) = &f.batch_id {
+            Box::new(batch_keys(txn, b, lo, hi)?.into_iter().map(Ok))
+        } else if let Some(to) = &f.to {
+            keyed_range(txn, BY_RECIPIENT, to, lo, hi)?
+        } else if let Some(r) = &f.client_reference {
+            keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
+        } else if let Some(s) = &f.status {
+            keyed_range(txn, BY_LATEST_STATUS, s, lo, hi)?
+        } else {
+            time_range(txn, BY_CREATED, lo, hi)?
+        };
+    let load = |id: u64| -> Result<Option<Value>, StoreError> {
+        let Some(row) = table.get(id)? else {
+            return Ok(None);
+        };
+        let m: MessageRecord = decode("messages", row.value())?;
+        Ok(matches(&m, f).then(|| summary_json(&m)))
+    };
+    page(keys, f.limit, load)
+}
+
+/// Collects matching rows up to `limit`, within the scan budget.
+fn page(
+    keys: impl Iterator<Item = Result<(i64, u64), StoreError>>,
+    limit: usize,
+    load: impl Fn(u64) -> Result<Option<Value>, StoreError>,
+) -> Result<Page, StoreError> {
+    let mut items = Vec::new();
+    let mut last = None;
+    for (scanned, key) in keys.enumerate() {
+        let key = key?;
+        if items.len() == limit || scanned == SCAN_BUDGET {
+            // More may follow: resume after the last row looked at.
+            return Ok(Page {
+                items,
+                next_cursor: last.map(encode_cursor),
+            });
+        }
+        if let Some(v) = load(key.1)? {
+            items.push(v);
+        }
+        last = Some(key);
+    }
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+/// A batch's message keys in the window, newest first.
+fn batch_keys(
+    txn: &ReadTransaction,
+    batch_id: &str,
+    lo: (i64, u64),
+    hi: (i64, u64),
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    let index = txn.open_table(BY_BATCH_RECIPIENT)?;
+    let messages = txn.open_table(MESSAGES)?;
+    let mut keys = Vec::new();
+    for row in index.range((batch_id, "")..)? {
+        let (k, id) = row?;
+        if k.value().0 != batch_id {
+            break;
+        }
+        if let Some(v) = messages.get(id.value())? {
+            let m: MessageRecord = decode("messages", v.value())?;
+            let key = (m.created_at, m.id);
+            if lo <= key && key < hi {
+                keys.push(key);
+            }
+        }
+    }
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(keys)
+}
+
+fn matches(m: &MessageRecord, f: &MessageFilter) -> bool {
+    let latest = m.latest.as_ref().map(|l| l.status.as_str());
+    f.batch_id.as_ref().is_none_or(|b| *b == m.batch_id)
+        && f.to.as_ref().is_none_or(|t| *t == m.recipient)
+        && f.client_reference
+            .as_ref()
+            .is_none_or(|r| Some(r) == m.client_reference.as_ref())
+        && f.status.as_deref().is_none_or(|s| Some(s) == latest)
+}
+
+/// A message without its history (lists); `update_count` says how long it is.
+pub fn summary_json(m: &MessageRecord) -> Value {
+    let mut v = message_json(m, &[]);
+    let obj = v.as_object_mut().expect("message_json builds an object");
+    obj.remove("status_updates");
+    obj.insert("update_count".into(), json!(m.update_count));
+    v
+}
+
+pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page, StoreError> {
+    let (lo, hi) = bounds(f.since, f.until, f.cursor);
+    let table = txn.open_table(INBOUND)?;
+    let keys = if let Some(from) = &f.from {
+        keyed_range(txn, INBOUND_BY_FROM, from, lo, hi)?
+    } else if let Some(to) = &f.to {
+        keyed_range(txn, INBOUND_BY_TO, to, lo, hi)?
+    } else {
+        time_range(txn, INBOUND_BY_TIME, lo, hi)?
+    };
+    let load = |id: u64| -> Result<Option<Value>, StoreError> {
+        let Some(row) = table.get(id)? else {
+            return Ok(None);
+        };
+        let r: InboundRecord = decode("inbound", row.value())?;
+        let to_ok =
+            f.to.as_ref()
+                .is_none_or(|t| *t == super::phone::digits(&r.to));
+        Ok(to_ok.then(|| inbound_json(&r)))
+    };
+    page(keys, f.limit, load)
+}
+
+pub fn inbound_one(txn: &ReadTransaction, id: u64) -> Result<Option<Value>, StoreError> {
+    let Some(row) = txn.open_table(INBOUND)?.get(id)? else {
+        return Ok(None);
+    };
+    let r: InboundRecord = decode("inbound", row.value())?;
+    let mut v = inbound_json(&r);
+    v["raw"] = json!(r.raw);
+    Ok(Some(v))
+}
+
+/// Quarantined bodies, newest first; the cursor is (received_at, id).
+pub fn quarantine(
+    txn: &ReadTransaction,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<Page, StoreError> {
+    let table = txn.open_table(QUARANTINE)?;
+    let below = cursor.map_or(u64::MAX, |c| c.1);
+    let mut items = Vec::new();
+    for row in table.range(..below)?.rev() {
+        let r: QuarantineRecord = decode("quarantine", row?.1.value())?;
+        if items.len() == limit {
+            let next_cursor = Some(encode_cursor(last_key(&items)));
+            return Ok(Page { items, next_cursor });
+        }
+        items.push(quarantine_json(&r));
+    }
+    Ok(Page {
+        items,
+        next_cursor: None,
+    })
+}
+
+fn last_key(items: &[Value]) -> (i64, u64) {
+    let last = items.last().expect("a full page is not empty");
+    (0, last["id"].as_u64().unwrap_or(0))
+}
+
+/// `GET /api/batches/{id}`: its messages, counts by latest status, and its
+/// batch-level reports. None when nothing is known about the batch.
+pub fn batch(txn: &ReadTransaction, batch_id: &str) -> Result<Option<Value>, StoreError> {
+    let filter = MessageFilter {
+        batch_id: Some(batch_id.to_string()),
+        limit: usize::MAX,
+        ..MessageFilter::default()
+    };
+    let keys = batch_keys(txn, batch_id, (i64::MIN, 0), (i64::MAX, 0))?;
+    let table = txn.open_table(MESSAGES)?;
+    let mut messages = Vec::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, id) in keys {
+        let Some(row) = table.get(id)? else { continue };
+        let m: MessageRecord = decode("messages", row.value())?;
+        if matches(&m, &filter) {
+            let status = m.latest.as_ref().map_or("none", |l| l.status.as_str());
+            *counts.entry(status.to_string()).or_default() += 1;
+            messages.push(summary_json(&m));
+        }
+    }
+    let mut reports = Vec::new();
+    for row in txn
+        .open_table(BATCH_REPORTS)?
+        .range((batch_id, 0)..=(batch_id, u64::MAX))?
+    {
+        let r: BatchReportRecord = decode("batch_reports", row?.1.value())?;
+        reports.push(batch_report_json(&r));
+    }
+    if messages.is_empty() && reports.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(json!({
+        "batch_id": batch_id,
+        "message_count": messages.len(),
+        "counts": counts,
+        "messages": messages,
+        "batch_reports": reports,
+    })))
+}

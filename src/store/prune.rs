@@ -1,0 +1,165 @@
+//! Retention and quarantine retry: writes that remove rows. Retention
+//! removes records older than a cut-off together with every index row and
+//! count they own, a bounded number per call, so each call is a small part
+//! of one group transaction and never holds callbacks up for long.
+
+use redb::ReadableTable;
+
+use super::apply::{MESSAGE_COUNT, Tx, status_key};
+use super::phone;
+use super::record::*;
+use super::{CallbackResult, StoreError};
+use crate::clock::Micros;
+use crate::sinch::{Callback, parse_callback};
+
+/// What one prune call removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub messages: u64,
+    pub inbound: u64,
+    pub quarantine: u64,
+    pub batch_reports: u64,
+}
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.messages + self.inbound + self.quarantine + self.batch_reports
+    }
+}
+
+impl Tx<'_> {
+    /// Removes up to `limit` rows of each kind created before `before`.
+    pub fn prune(&mut self, before: Micros, limit: usize) -> Result<Pruned, StoreError> {
+        Ok(Pruned {
+            messages: self.prune_messages(before, limit)?,
+            inbound: self.prune_inbound(before, limit)?,
+            quarantine: self.prune_quarantine(before, limit)?,
+            batch_reports: self.prune_batch_reports(before, limit)?,
+        })
+    }
+
+    fn prune_messages(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
+        let keys: Vec<(i64, u64)> = self
+            .by_created
+            .range(..(before, 0))?
+            .take(limit)
+            .map(|row| Ok::<_, StoreError>(row?.0.value()))
+            .collect::<Result<_, _>>()?;
+        for (t, id) in &keys {
+            let Some(row) = self.messages.remove(id)? else {
+                continue;
+            };
+            let m: MessageRecord = decode("messages", row.value())?;
+            drop(row);
+            for seq in 1..=m.update_count {
+                self.updates.remove((m.id, seq))?;
+            }
+            self.by_batch_recipient
+                .remove((m.batch_id.as_str(), m.recipient.as_str()))?;
+            self.by_created.remove((*t, *id))?;
+            self.by_recipient.remove((m.recipient.as_str(), *t, *id))?;
+            self.by_pending.remove((*t, *id))?;
+            if let Some(r) = &m.client_reference {
+                self.by_client_reference.remove((r.as_str(), *t, *id))?;
+            }
+            let latest = m.latest.as_ref().map(|l| l.status.as_str());
+            if let Some(s) = latest {
+                self.by_latest_status.remove((s, *t, *id))?;
+            }
+            self.count(&status_key(latest), -1)?;
+            self.count(MESSAGE_COUNT, -1)?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    fn prune_inbound(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
+        let keys: Vec<(i64, u64)> = self
+            .inbound_by_time
+            .range(..(before, 0))?
+            .take(limit)
+            .map(|row| Ok::<_, StoreError>(row?.0.value()))
+            .collect::<Result<_, _>>()?;
+        for (t, id) in &keys {
+            self.inbound_by_time.remove((*t, *id))?;
+            let Some(row) = self.inbound.remove(id)? else {
+                continue;
+            };
+            let r: InboundRecord = decode("inbound", row.value())?;
+            drop(row);
+            self.inbound_by_sinch_id.remove(r.sinch_id.as_str())?;
+            self.inbound_by_from
+                .remove((phone::digits(&r.from).as_str(), *t, *id))?;
+            self.inbound_by_to
+                .remove((phone::digits(&r.to).as_str(), *t, *id))?;
+        }
+        Ok(keys.len() as u64)
+    }
+
+    /// Quarantine ids grow with time, so the oldest come first.
+    fn prune_quarantine(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
+        let mut old = Vec::new();
+        for row in self.quarantine.iter()?.take(limit) {
+            let (k, v) = row?;
+            let r: QuarantineRecord = decode("quarantine", v.value())?;
+            if r.received_at >= before {
+                break;
+            }
+            old.push(k.value());
+        }
+        for id in &old {
+            self.quarantine.remove(id)?;
+        }
+        Ok(old.len() as u64)
+    }
+
+    fn prune_batch_reports(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
+        let rows: Vec<((i64, u64), String)> = self
+            .batch_reports_by_time
+            .range(..(before, 0))?
+            .take(limit)
+            .map(|row| {
+                let (k, v) = row?;
+                Ok::<_, StoreError>((k.value(), v.value().to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        for ((t, id), batch) in &rows {
+            self.batch_reports_by_time.remove((*t, *id))?;
+            self.batch_reports.remove((batch.as_str(), *id))?;
+        }
+        Ok(rows.len() as u64)
+    }
+
+    /// Runs a quarantined body through today's parser. Stored (and removed
+    /// from quarantine) when it now parses to a known type; otherwise it
+    /// stays, and the reason is returned. None when there is no such entry.
+    pub fn retry_quarantined(
+        &mut self,
+        id: u64,
+    ) -> Result<Option<Result<CallbackResult, String>>, StoreError> {
+        let Some(row) = self.quarantine.get(id)? else {
+            return Ok(None);
+        };
+        let r: QuarantineRecord = decode("quarantine", row.value())?;
+        drop(row);
+        let raw = match (&r.raw, &r.raw_base64) {
+            (Some(text), _) => text.clone().into_bytes(),
+            (None, Some(b64)) => {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .unwrap_or_default()
+            }
+            (None, None) => Vec::new(),
+        };
+        let callback = match parse_callback(&raw) {
+            Ok(Callback::Unknown { kind }) => {
+                return Ok(Some(Err(format!("unknown callback type {kind:?}"))));
+            }
+            Ok(cb) => cb,
+            Err(e) => return Ok(Some(Err(e.to_string()))),
+        };
+        self.quarantine.remove(id)?;
+        self.callback(&callback, &raw, r.received_at)
+            .map(|res| Some(Ok(res)))
+    }
+}

@@ -1,0 +1,156 @@
+//! Operators' numbers: messages by latest status and callbacks by result
+//! (running counts, no scan), delivery rate, time to Delivered over a
+//! window (scans that window's Delivered messages, newest first, at most
+//! `SAMPLE` of them), and the stale messages an operator must chase.
+
+use redb::{ReadTransaction, ReadableTable};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use super::StoreError;
+use super::apply::MESSAGE_COUNT;
+use super::record::*;
+use super::tables::*;
+use crate::clock::{Micros, format_rfc3339};
+use crate::sinch::is_final;
+
+/// Most Delivered messages looked at for the time-to-delivered percentiles.
+const SAMPLE: usize = 100_000;
+/// Most stale messages counted (the count says "at least" beyond it).
+const STALE_COUNT_CAP: usize = 100_000;
+
+/// The running counts kept in META.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub messages: u64,
+    /// Latest status ("none" = no report yet) -> messages.
+    pub by_status: BTreeMap<String, u64>,
+    /// Callback result -> callbacks.
+    pub callbacks: BTreeMap<String, u64>,
+}
+
+pub fn counts(txn: &ReadTransaction) -> Result<Counts, StoreError> {
+    let mut c = Counts::default();
+    for row in txn.open_table(META)?.iter()? {
+        let (k, v) = row?;
+        let (k, v) = (k.value(), v.value());
+        if k == MESSAGE_COUNT {
+            c.messages = v;
+        } else if let Some(s) = k.strip_prefix(STATUS_COUNT_PREFIX) {
+            c.by_status
+                .insert(if s.is_empty() { "none" } else { s }.to_string(), v);
+        } else if let Some(r) = k.strip_prefix(CALLBACK_COUNT_PREFIX) {
+            c.callbacks.insert(r.to_string(), v);
+        }
+    }
+    Ok(c)
+}
+
+/// Messages still without a final status that were created before
+/// `created_before`: (count, capped?, the oldest few ids).
+pub fn stale(
+    txn: &ReadTransaction,
+    created_before: Micros,
+) -> Result<(usize, bool, Vec<u64>), StoreError> {
+    let mut count = 0;
+    let mut oldest = Vec::new();
+    for row in txn.open_table(BY_PENDING)?.range(..(created_before, 0))? {
+        let (_, id) = row?.0.value();
+        if oldest.len() < 20 {
+            oldest.push(id);
+        }
+        count += 1;
+        if count == STALE_COUNT_CAP {
+            return Ok((count, true, oldest));
+        }
+    }
+    Ok((count, false, oldest))
+}
+
+pub fn stats(
+    txn: &ReadTransaction,
+    now: Micros,
+    since: Micros,
+    stale_after_secs: u64,
+) -> Result<Value, StoreError> {
+    let c = counts(txn)?;
+    let finals: u64 = c
+        .by_status
+        .iter()
+        .filter(|(s, _)| is_final(s))
+        .map(|(_, n)| n)
+        .sum();
+    let delivered = c.by_status.get("Delivered").copied().unwrap_or(0);
+    let rate = (finals > 0).then(|| delivered as f64 / finals as f64);
+    let durations = time_to_delivered(txn, since, now)?;
+    let (stale_count, capped, oldest) = stale(txn, now - stale_after_secs as i64 * 1_000_000)?;
+    Ok(json!({
+        "messages": c.messages,
+        "by_latest_status": c.by_status,
+        "delivery_rate": rate,
+        "callbacks": c.callbacks,
+        "time_to_delivered": {
+            "since": format_rfc3339(since),
+            "messages": durations.len(),
+            "median_seconds": percentile(&durations, 0.5),
+            "p95_seconds": percentile(&durations, 0.95),
+        },
+        "stale": {
+            "after_hours": stale_after_secs as f64 / 3600.0,
+            "count": stale_count,
+            "count_is_lower_bound": capped,
+            "oldest_ids": oldest,
+        },
+    }))
+}
+
+/// Seconds from registration (or the first report, for a discovered
+/// message) to Delivered, for messages Delivered and created in the window.
+fn time_to_delivered(
+    txn: &ReadTransaction,
+    since: Micros,
+    now: Micros,
+) -> Result<Vec<f64>, StoreError> {
+    let index = txn.open_table(BY_LATEST_STATUS)?;
+    let messages = txn.open_table(MESSAGES)?;
+    let mut out = Vec::new();
+    for row in index
+        .range(("Delivered", since, 0)..("Delivered", now.saturating_add(1), 0))?
+        .rev()
+    {
+        let (k, _) = row?;
+        let (_, _, id) = k.value();
+        let Some(v) = messages.get(id)? else { continue };
+        let m: MessageRecord = decode("messages", v.value())?;
+        let start = m.registered_at.or(m.first_at);
+        if let (Some(start), Some(l)) = (start, &m.latest) {
+            out.push((l.at - start).max(0) as f64 / 1e6);
+        }
+        if out.len() == SAMPLE {
+            break;
+        }
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(super::percentile(&v, 0.5), Some(50.0));
+        assert_eq!(super::percentile(&v, 0.95), Some(95.0));
+        assert_eq!(super::percentile(&[], 0.5), None);
+        assert_eq!(super::percentile(&[3.0], 0.95), Some(3.0));
+    }
+}
