@@ -28,6 +28,8 @@ use crate::query::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 const SCAN_BUDGET: usize = 20_000;
 
 type Index3 = TableDefinition<'static, (&'static str, i64, u64), ()>;
+/// Index keys (time, id), newest first.
+type Keys<'a> = Box<dyn Iterator<Item = Result<(i64, u64), StoreError>> + 'a>;
 
 /// The (time, id) window a query may return, upper bound exclusive.
 fn bounds(
@@ -50,7 +52,7 @@ fn keyed_range<'a>(
     key: &'a str,
     lo: (i64, u64),
     hi: (i64, u64),
-) -> Result<Box<dyn Iterator<Item = Result<(i64, u64), StoreError>> + 'a>, StoreError> {
+) -> Result<Keys<'a>, StoreError> {
     if lo >= hi {
         return Ok(Box::new(std::iter::empty()));
     }
@@ -68,7 +70,7 @@ fn time_range<'a>(
     def: TableDefinition<'static, (i64, u64), ()>,
     lo: (i64, u64),
     hi: (i64, u64),
-) -> Result<Box<dyn Iterator<Item = Result<(i64, u64), StoreError>> + 'a>, StoreError> {
+) -> Result<Keys<'a>, StoreError> {
     if lo >= hi {
         return Ok(Box::new(std::iter::empty()));
     }
