@@ -77,6 +77,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "LOG_LEVEL",
         "error, warn, info (default), debug, trace; RUST_LOG also works",
     ),
+    (
+        "SINCH_DLR_STALE_AFTER",
+        "hours after which a message without final status is stale (default 24)",
+    ),
+    (
+        "SINCH_DLR_RETENTION_DAYS",
+        "delete records older than this many days (default: keep forever)",
+    ),
+    (
+        "SINCH_DLR_PRUNE_INTERVAL",
+        "seconds between retention passes (default 600)",
+    ),
+    (
+        "SINCH_DLR_METRICS_AUTH",
+        "none (default) or token: whether /metrics needs the API token",
+    ),
 ];
 
 /// Variables whose value may instead come from `NAME_FILE` or from a
@@ -177,6 +193,11 @@ pub struct Config {
     pub public_url: Option<String>,
     pub reconcile_after: Duration,
     pub reconcile_interval: Duration,
+    pub stale_after: Duration,
+    /// None = keep forever.
+    pub retention: Option<Duration>,
+    pub prune_interval: Duration,
+    pub metrics_need_token: bool,
     pub sinch_limits: crate::send::Limits,
 }
 
@@ -258,6 +279,21 @@ impl Config {
             .map(|u| u.trim_end_matches('/').to_string());
         let reconcile_after = seconds(raw, "SINCH_DLR_RECONCILE_AFTER", 7200.0, &mut problems);
         let reconcile_interval = seconds(raw, "SINCH_DLR_RECONCILE_INTERVAL", 300.0, &mut problems);
+        let stale_after = seconds(raw, "SINCH_DLR_STALE_AFTER", 24.0, &mut problems) * 3600;
+        let retention = raw.get("SINCH_DLR_RETENTION_DAYS").map(|_| {
+            seconds(raw, "SINCH_DLR_RETENTION_DAYS", 0.0, &mut problems).mul_f64(86_400.0)
+        });
+        let prune_interval = seconds(raw, "SINCH_DLR_PRUNE_INTERVAL", 600.0, &mut problems);
+        let metrics_need_token = match raw.get("SINCH_DLR_METRICS_AUTH").unwrap_or("none") {
+            "none" => false,
+            "token" => true,
+            other => {
+                problems.push(format!(
+                    "SINCH_DLR_METRICS_AUTH: {other:?} is not none or token"
+                ));
+                false
+            }
+        };
         let sinch_limits = crate::send::Limits {
             request_timeout: seconds(raw, "SINCH_API_TIMEOUT", 15.0, &mut problems),
             retry_for: seconds(raw, "SINCH_API_RETRY_FOR", 30.0, &mut problems),
@@ -280,6 +316,10 @@ impl Config {
             public_url,
             reconcile_after,
             reconcile_interval,
+            stale_after,
+            retention,
+            prune_interval,
+            metrics_need_token,
             sinch_limits,
         })
     }

@@ -147,12 +147,23 @@ pub fn read_capped(
 }
 
 /// A response ready to send.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub headers: Vec<(&'static str, String)>,
     pub body: Vec<u8>,
+    /// A body produced while sending (exports, backups); replaces `body`.
+    pub stream: Option<Stream>,
+}
+
+/// A streamed body, sent chunked.
+pub struct Stream(pub Box<dyn Read + Send>);
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Stream")
+    }
 }
 
 impl Reply {
@@ -163,6 +174,7 @@ impl Reply {
             content_type: "application/json",
             headers: Vec::new(),
             body,
+            stream: None,
         }
     }
 
@@ -172,6 +184,15 @@ impl Reply {
             content_type,
             headers: Vec::new(),
             body: body.into(),
+            stream: None,
+        }
+    }
+
+    /// A 200 whose body is read from `reader` while it is sent.
+    pub fn stream(content_type: &'static str, reader: impl Read + Send + 'static) -> Reply {
+        Reply {
+            stream: Some(Stream(Box::new(reader))),
+            ..Reply::text(200, content_type, Vec::new())
         }
     }
 

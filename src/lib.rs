@@ -3,16 +3,20 @@
 
 pub mod api;
 pub mod auth;
+pub mod background;
+pub mod browse;
 pub mod callback;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod export;
 pub mod http;
 pub mod metrics;
 pub mod outbound;
 pub mod query;
 pub mod reconcile;
 pub mod remote;
+pub mod retention;
 pub mod routes;
 pub mod send;
 pub mod server;

@@ -1,31 +1,92 @@
-//! Counters and their Prometheus text exposition (`GET /metrics`).
+//! Counters, gauges and histograms, and their Prometheus text exposition
+//! (`GET /metrics`). Names follow Prometheus conventions (`_total`,
+//! `_seconds`, `_bytes`).
 //!
-//! Labelled counters live in small mutex-guarded maps: they are touched
-//! once per request, far from the cost of a commit.
+//! Labelled counters live in small mutex-guarded maps (touched once per
+//! request, far from the cost of a commit); histograms are atomics.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::store::Counts;
 use crate::writer::WriterStats;
 
-/// Upper bounds (seconds) of the request latency histogram.
-const LATENCY_BUCKETS: [f64; 12] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+/// A histogram with fixed upper bounds; the sum is kept in micro-units.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<AtomicU64>,
+    sum_micro: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            sum_micro: AtomicU64::new(0),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, v: f64) {
+        if let Some(i) = self.bounds.iter().position(|b| v <= *b) {
+            self.counts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        self.sum_micro
+            .fetch_add((v * 1e6) as u64, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} histogram\n");
+        let mut cumulative = 0;
+        for (bound, n) in self.bounds.iter().zip(&self.counts) {
+            cumulative += n.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micro.load(Ordering::Relaxed) as f64 / 1e6;
+        let _ = write!(
+            out,
+            "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}\n"
+        );
+    }
+}
+
+pub const SECONDS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+pub const GROUP_SIZES: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
 ];
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     /// (type, result) -> count.
     callbacks: Mutex<BTreeMap<(String, String), u64>>,
     /// secret index -> callbacks it verified.
     secrets: Mutex<BTreeMap<usize, u64>>,
-    /// (bucket counts, sum of seconds, count).
-    latency: Mutex<([u64; LATENCY_BUCKETS.len()], f64, u64)>,
     /// status code -> responses.
     responses: Mutex<BTreeMap<u16, u64>>,
+    latency: Histogram,
+    /// Rows removed by retention.
+    pub pruned: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            callbacks: Mutex::default(),
+            secrets: Mutex::default(),
+            responses: Mutex::default(),
+            latency: Histogram::new(SECONDS),
+            pruned: AtomicU64::new(0),
+        }
+    }
 }
 
 fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
@@ -33,6 +94,14 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
         .unwrap_or_else(|e| e.into_inner())
         .entry(key)
         .or_default() += 1;
+}
+
+/// Values read from the store at scrape time.
+#[derive(Debug, Default)]
+pub struct StoreGauges {
+    pub db_bytes: u64,
+    pub counts: Counts,
+    pub stale: usize,
 }
 
 impl Metrics {
@@ -48,137 +117,144 @@ impl Metrics {
         bump(&self.secrets, index);
     }
 
-    pub fn request(&self, status: u16, took: Duration) {
+    pub fn request(&self, status: u16, took: std::time::Duration) {
         bump(&self.responses, status);
-        let secs = took.as_secs_f64();
-        let mut h = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.0[i] += 1;
-            }
-        }
-        h.1 += secs;
-        h.2 += 1;
+        self.latency.observe(took.as_secs_f64());
     }
 
-    /// The exposition text; `extra` holds gauges computed by the caller.
-    pub fn render(&self, writer: &WriterStats, db_bytes: u64) -> String {
+    pub fn render(&self, writer: &WriterStats, store: &StoreGauges) -> String {
         let mut out = String::new();
-        counter_family(
+        let lock = |m: &Mutex<BTreeMap<(String, String), u64>>| {
+            m.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        };
+        family(
             &mut out,
             "sinch_dlr_callbacks_total",
-            "Callbacks received, by type and result.",
-            self.callbacks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+            "counter",
+            "Callbacks received since start, by type and result.",
+            lock(&self.callbacks)
                 .iter()
                 .map(|((k, r), n)| (format!("type=\"{}\",result=\"{}\"", esc(k), esc(r)), *n)),
         );
-        counter_family(
+        let secrets = self
+            .secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        family(
             &mut out,
             "sinch_dlr_callback_secret_used_total",
-            "Callbacks verified by each configured secret (0 = first).",
-            self.secrets
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .map(|(i, n)| (format!("secret=\"{i}\""), *n)),
+            "counter",
+            "Callbacks verified by each configured secret (0 = first listed).",
+            secrets.iter().map(|(i, n)| (format!("secret=\"{i}\""), *n)),
         );
-        counter_family(
+        let responses = self
+            .responses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        family(
             &mut out,
             "sinch_dlr_http_responses_total",
+            "counter",
             "HTTP responses, by status code.",
-            self.responses
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .map(|(s, n)| (format!("code=\"{s}\""), *n)),
+            responses.iter().map(|(s, n)| (format!("code=\"{s}\""), *n)),
         );
-        self.render_latency(&mut out);
-        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        let scalar = |out: &mut String, name: &str, kind: &str, help: &str, v: String| {
-            let _ = write!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-            );
-        };
-        scalar(
+        self.latency.render(
             &mut out,
-            "sinch_dlr_commits_total",
-            "counter",
-            "Write transactions committed.",
-            load(&writer.commits).to_string(),
+            "sinch_dlr_request_duration_seconds",
+            "Time from request received to response ready.",
         );
-        scalar(
+        writer.group_size.render(
             &mut out,
-            "sinch_dlr_commit_writes_total",
-            "counter",
-            "Writes committed (sum of group sizes).",
-            load(&writer.ops).to_string(),
+            "sinch_dlr_commit_group_size",
+            "Writes per group commit.",
         );
+        writer.commit_seconds.render(
+            &mut out,
+            "sinch_dlr_commit_duration_seconds",
+            "Time per group commit (fsync included).",
+        );
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         scalar(
             &mut out,
             "sinch_dlr_commit_failures_total",
             "counter",
             "Commits that failed (answered 503).",
-            load(&writer.failed_commits).to_string(),
-        );
-        scalar(
-            &mut out,
-            "sinch_dlr_commit_seconds_total",
-            "counter",
-            "Time spent in commits.",
-            format!("{}", load(&writer.commit_micros_total) as f64 / 1e6),
+            load(&writer.failed_commits),
         );
         scalar(
             &mut out,
             "sinch_dlr_writer_queue_depth",
             "gauge",
             "Writes waiting for the writer.",
-            load(&writer.queued).to_string(),
+            load(&writer.queued),
         );
         scalar(
             &mut out,
             "sinch_dlr_ready",
             "gauge",
             "1 when the store accepts writes.",
-            u8::from(writer.ready.load(Ordering::Relaxed)).to_string(),
+            u64::from(writer.ready.load(Ordering::Relaxed)),
         );
         scalar(
             &mut out,
             "sinch_dlr_database_bytes",
             "gauge",
             "Size of the redb file.",
-            db_bytes.to_string(),
+            store.db_bytes,
+        );
+        scalar(
+            &mut out,
+            "sinch_dlr_messages",
+            "gauge",
+            "Messages stored.",
+            store.counts.messages,
+        );
+        family(
+            &mut out,
+            "sinch_dlr_messages_by_status",
+            "gauge",
+            "Messages by latest status (none = no report yet).",
+            store
+                .counts
+                .by_status
+                .iter()
+                .map(|(s, n)| (format!("status=\"{}\"", esc(s)), *n)),
+        );
+        scalar(
+            &mut out,
+            "sinch_dlr_stale_messages",
+            "gauge",
+            "Messages with no final status after SINCH_DLR_STALE_AFTER.",
+            store.stale as u64,
+        );
+        scalar(
+            &mut out,
+            "sinch_dlr_pruned_total",
+            "counter",
+            "Records removed by retention.",
+            load(&self.pruned),
         );
         out
     }
-
-    fn render_latency(&self, out: &mut String) {
-        let name = "sinch_dlr_request_duration_seconds";
-        let h = self.latency.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = write!(
-            out,
-            "# HELP {name} Time from request read to response.\n# TYPE {name} histogram\n"
-        );
-        for (i, bound) in LATENCY_BUCKETS.iter().enumerate() {
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", h.0[i]);
-        }
-        let _ = write!(
-            out,
-            "{name}_bucket{{le=\"+Inf\"}} {}\n{name}_sum {}\n{name}_count {}\n",
-            h.2, h.1, h.2
-        );
-    }
 }
 
-fn counter_family(
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: u64) {
+    let _ = write!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+    );
+}
+
+fn family(
     out: &mut String,
     name: &str,
+    kind: &str,
     help: &str,
     rows: impl Iterator<Item = (String, u64)>,
 ) {
-    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n");
+    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
     for (labels, n) in rows {
         let _ = writeln!(out, "{name}{{{labels}}} {n}");
     }
@@ -189,4 +265,29 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let h = Histogram::new(&[1.0, 2.0]);
+        for v in [0.5, 1.5, 1.5, 3.0] {
+            h.observe(v);
+        }
+        let mut out = String::new();
+        h.render(&mut out, "x", "help");
+        assert!(out.contains("x_bucket{le=\"1\"} 1\n"));
+        assert!(out.contains("x_bucket{le=\"2\"} 3\n"));
+        assert!(out.contains("x_bucket{le=\"+Inf\"} 4\n"));
+        assert!(out.contains("x_count 4\n"));
+        assert!(out.contains("x_sum 6.5\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 }

@@ -34,6 +34,8 @@ pub struct MessageFilter {
     pub until: Option<Micros>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// Include each message's status history (exports), not just a summary.
+    pub with_history: bool,
 }
 
 /// `GET /api/inbound` filters. Times are on when sinch-dlr stored it.
@@ -157,6 +159,7 @@ impl MessageFilter {
             until: time(params, "until")?,
             limit: parse_limit(param(params, "limit"))?,
             cursor: param(params, "cursor").map(decode_cursor).transpose()?,
+            with_history: false,
         };
         window(f.since, f.until)?;
         Ok(f)

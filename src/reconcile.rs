@@ -10,7 +10,6 @@
 use serde_json::{Value, json};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
 use crate::clock::{Micros, now_micros};
@@ -193,23 +192,5 @@ impl Reconciler {
             }
         }
         true
-    }
-}
-
-/// The background loop: a pass every `interval` until `stop` is closed.
-pub fn run_background(
-    reconciler: &Reconciler,
-    store: &Store,
-    writer: &WriterHandle,
-    interval: Duration,
-    stop: &Receiver<()>,
-) {
-    loop {
-        match stop.recv_timeout(interval) {
-            Err(RecvTimeoutError::Timeout) => {
-                reconciler.run_pass(store, writer, None);
-            }
-            _ => return,
-        }
     }
 }

@@ -5,15 +5,17 @@ use serde_json::json;
 
 use crate::api;
 use crate::auth::{CallbackAuth, Secret, verify_bearer};
+use crate::browse;
 use crate::callback;
 use crate::http::{ApiError, Reply, Request};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, StoreGauges};
 use crate::reconcile::Reconciler;
 use crate::send::SinchClient;
 use crate::store::Store;
 use crate::writer::WriterHandle;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 /// What every handler may use.
 pub struct App {
@@ -27,6 +29,10 @@ pub struct App {
     pub reconciler: Option<Arc<Reconciler>>,
     /// This daemon's public base URL (default callback_url when sending).
     pub public_url: Option<String>,
+    /// Messages without a final status after this long are stale.
+    pub stale_after: Duration,
+    /// Whether /metrics needs the API token.
+    pub metrics_need_token: bool,
 }
 
 pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -38,7 +44,12 @@ pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
         (_, ["api", "sinchCallbacks"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("GET" | "HEAD", ["healthz"]) => Ok(Reply::json(200, &json!({"status": "ok"}))),
         ("GET" | "HEAD", ["readyz"]) => readyz(app),
-        ("GET" | "HEAD", ["metrics"]) => Ok(metrics(app)),
+        ("GET" | "HEAD", ["metrics"]) => {
+            if app.metrics_need_token {
+                require_token(app, req)?;
+            }
+            Ok(metrics(app))
+        }
         (_, ["healthz" | "readyz" | "metrics"]) => Err(ApiError::MethodNotAllowed("GET")),
         (_, ["api", ..]) => {
             require_token(app, req)?;
@@ -51,13 +62,33 @@ pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
 fn api_routes(app: &App, req: &Request, method: &str, path: &[&str]) -> Result<Reply, ApiError> {
     match (method, path) {
         ("POST", ["messages"]) => api::register(app, req),
-        (_, ["messages"]) => Err(ApiError::MethodNotAllowed("POST")),
+        ("GET", ["messages"]) => browse::messages(app, req),
+        (_, ["messages"]) => Err(ApiError::MethodNotAllowed("GET, POST")),
         ("POST", ["messages", "send"]) => api::send(app, req),
         (_, ["messages", "send"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("POST", ["reconcile"]) => api::reconcile(app, req),
         (_, ["reconcile"]) => Err(ApiError::MethodNotAllowed("POST")),
         ("GET", ["messages", id]) => api::message(app, id),
         (_, ["messages", _]) => Err(ApiError::MethodNotAllowed("GET")),
+        ("GET", ["batches", id]) => browse::batch(app, id),
+        ("GET", ["inbound"]) => browse::inbound_list(app, req),
+        ("GET", ["inbound", id]) => browse::inbound_one(app, id),
+        ("GET", ["quarantine"]) => browse::quarantine(app, req),
+        ("POST", ["quarantine", id, "retry"]) => browse::quarantine_retry(app, id),
+        ("GET", ["stats"]) => browse::stats(app, req, app.stale_after),
+        ("GET", ["export"]) => browse::export(app, req),
+        ("GET", ["backup"]) => browse::backup(app),
+        (
+            _,
+            ["batches", _]
+            | ["inbound"]
+            | ["inbound", _]
+            | ["quarantine"]
+            | ["stats"]
+            | ["export"]
+            | ["backup"],
+        ) => Err(ApiError::MethodNotAllowed("GET")),
+        (_, ["quarantine", _, "retry"]) => Err(ApiError::MethodNotAllowed("POST")),
         _ => Err(ApiError::NotFound),
     }
 }
@@ -85,7 +116,15 @@ fn readyz(app: &App) -> Result<Reply, ApiError> {
 }
 
 fn metrics(app: &App) -> Reply {
-    let db_bytes = std::fs::metadata(app.store.path()).map_or(0, |m| m.len());
-    let text = app.metrics.render(app.writer.stats(), db_bytes);
-    Reply::text(200, "text/plain; version=0.0.4", text)
+    let now = crate::clock::now_micros();
+    let gauges = StoreGauges {
+        db_bytes: std::fs::metadata(app.store.path()).map_or(0, |m| m.len()),
+        counts: app.store.counts().unwrap_or_default(),
+        stale: app
+            .store
+            .stale_count(now - app.stale_after.as_micros() as i64)
+            .unwrap_or(0),
+    };
+    let text = app.metrics.render(app.writer.stats(), &gauges);
+    Reply::text(200, "text/plain; version=0.0.4; charset=utf-8", text)
 }

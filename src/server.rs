@@ -3,18 +3,20 @@
 //! panic into a 500, and stop cleanly on SIGINT/SIGTERM: stop taking
 //! requests, finish those in flight, let the writer commit, close the file.
 
-use std::io::Write as _;
+use std::io::{Read, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use crate::auth::{self, Secret};
+use crate::background::Periodic;
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
 use crate::metrics::Metrics;
-use crate::reconcile::{self, Reconciler};
+use crate::reconcile::Reconciler;
+use crate::retention;
 use crate::routes::{self, App};
 use crate::send::SinchClient;
 use crate::store::Store;
@@ -32,7 +34,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     announce_auth(&config);
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(build_app(&config, store, writer));
-    let background = start_reconciler(&config, &app)?;
+    let background = start_background(&config, &app)?;
     let server = Arc::new(
         tiny_http::Server::http(&config.listen)
             .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?,
@@ -61,13 +63,10 @@ pub fn run(mut config: Config) -> Result<(), String> {
         let _ = w.join();
     }
     log::info!("stopping: requests finished, committing");
-    if let Some((stop, thread)) = background {
-        if let Some(r) = &app.reconciler {
-            r.stopping.store(true, Ordering::Relaxed);
-        }
-        drop(stop);
-        let _ = thread.join();
+    if let Some(r) = &app.reconciler {
+        r.stopping.store(true, Ordering::Relaxed);
     }
+    background.into_iter().for_each(Periodic::stop);
     drop(server);
     drop(app); // the last WriterHandle: the writer drains its queue and ends
     let _ = writer_thread.join();
@@ -89,31 +88,46 @@ fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandle) -
             .as_ref()
             .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
         public_url: config.public_url.clone(),
+        stale_after: config.stale_after,
+        metrics_need_token: config.metrics_need_token,
     }
 }
 
-type Background = (mpsc::Sender<()>, std::thread::JoinHandle<()>);
-
-/// The periodic reconciliation thread, when Sinch credentials are set and
-/// the interval is not 0. Dropping the sender stops it.
-fn start_reconciler(config: &Config, app: &Arc<App>) -> Result<Option<Background>, String> {
-    let Some(reconciler) = app.reconciler.clone() else {
-        log::info!("reconciliation off: no Sinch API credentials");
-        return Ok(None);
-    };
-    if config.reconcile_interval.is_zero() {
-        log::info!("reconciliation off: SINCH_DLR_RECONCILE_INTERVAL=0");
-        return Ok(None);
+/// Reconciliation (with Sinch credentials and a non-zero interval) and
+/// retention (with SINCH_DLR_RETENTION_DAYS), each on its own thread.
+fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, String> {
+    let mut jobs = Vec::new();
+    match (&app.reconciler, config.reconcile_interval.is_zero()) {
+        (None, _) => log::info!("reconciliation off: no Sinch API credentials"),
+        (Some(_), true) => log::info!("reconciliation off: SINCH_DLR_RECONCILE_INTERVAL=0"),
+        (Some(r), false) => {
+            let (r, app) = (r.clone(), app.clone());
+            jobs.push(Periodic::start(
+                "reconcile",
+                config.reconcile_interval,
+                false,
+                move || {
+                    r.run_pass(&app.store, &app.writer, None);
+                },
+            )?);
+        }
     }
-    let (stop, stopped) = mpsc::channel();
-    let (app, interval) = (app.clone(), config.reconcile_interval);
-    let thread = std::thread::Builder::new()
-        .name("reconcile".into())
-        .spawn(move || {
-            reconcile::run_background(&reconciler, &app.store, &app.writer, interval, &stopped);
-        })
-        .map_err(|e| format!("cannot start the reconciliation thread: {e}"))?;
-    Ok(Some((stop, thread)))
+    if let Some(keep) = config.retention {
+        log::info!(
+            "retention: keeping {:.1} day(s)",
+            keep.as_secs_f64() / 86_400.0
+        );
+        let app = app.clone();
+        jobs.push(Periodic::start(
+            "retention",
+            config.prune_interval,
+            true,
+            move || {
+                retention::prune(&app.writer, &app.metrics, keep);
+            },
+        )?);
+    }
+    Ok(jobs)
 }
 
 fn install_signal_handler(
@@ -266,22 +280,29 @@ fn dispatch(app: &App, req: &http::Request, rid: u64) -> Reply {
     }
 }
 
-fn into_response(
-    reply: Reply,
-    rid: u64,
-    head: bool,
-) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+fn into_response(reply: Reply, rid: u64, head: bool) -> tiny_http::Response<Box<dyn Read + Send>> {
     let header = |k: &str, v: &str| {
         tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes())
             .expect("our header names and values are ASCII")
     };
-    let body = if head { Vec::new() } else { reply.body };
-    let mut response = tiny_http::Response::from_data(body)
-        .with_status_code(reply.status)
-        .with_header(header("Content-Type", reply.content_type))
-        .with_header(header("X-Request-Id", &format!("{rid:04x}")));
-    for (k, v) in &reply.headers {
-        response.add_header(header(k, v));
-    }
-    response
+    let mut headers = vec![
+        header("Content-Type", reply.content_type),
+        header("X-Request-Id", &format!("{rid:04x}")),
+    ];
+    headers.extend(reply.headers.iter().map(|(k, v)| header(k, v)));
+    let (body, length): (Box<dyn Read + Send>, Option<usize>) = match (head, reply.stream) {
+        (true, _) => (Box::new(std::io::empty()), Some(0)),
+        (false, Some(stream)) => (stream.0, None), // sent chunked
+        (false, None) => {
+            let n = reply.body.len();
+            (Box::new(std::io::Cursor::new(reply.body)), Some(n))
+        }
+    };
+    tiny_http::Response::new(
+        tiny_http::StatusCode(reply.status),
+        headers,
+        body,
+        length,
+        None,
+    )
 }

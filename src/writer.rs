@@ -13,6 +13,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use crate::metrics::{GROUP_SIZES, Histogram, SECONDS};
 use crate::store::{Outcome, Store, WriteOp};
 
 /// Most ops in one transaction; bounds a group's latency and memory.
@@ -35,14 +36,25 @@ struct Job {
 }
 
 /// Counters the writer keeps; read by /readyz and /metrics.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct WriterStats {
     pub ready: AtomicBool,
-    pub commits: AtomicU64,
-    pub ops: AtomicU64,
     pub failed_commits: AtomicU64,
     pub queued: AtomicU64,
-    pub commit_micros_total: AtomicU64,
+    pub group_size: Histogram,
+    pub commit_seconds: Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        WriterStats {
+            ready: AtomicBool::new(true),
+            failed_commits: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            group_size: Histogram::new(GROUP_SIZES),
+            commit_seconds: Histogram::new(SECONDS),
+        }
+    }
 }
 
 /// The submitting side; cheap to clone, one per worker.
@@ -74,7 +86,6 @@ impl WriterHandle {
 pub fn start(store: Arc<Store>) -> (WriterHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
     let stats = Arc::new(WriterStats::default());
-    stats.ready.store(true, Ordering::Relaxed);
     let thread_stats = stats.clone();
     let handle = std::thread::Builder::new()
         .name("writer".into())
@@ -106,12 +117,10 @@ fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
     let started = Instant::now();
     match store.apply_group(&ops) {
         Ok(outcomes) => {
-            stats.commits.fetch_add(1, Ordering::Relaxed);
-            stats.ops.fetch_add(ops.len() as u64, Ordering::Relaxed);
-            let micros = started.elapsed().as_micros() as u64;
+            stats.group_size.observe(ops.len() as f64);
             stats
-                .commit_micros_total
-                .fetch_add(micros, Ordering::Relaxed);
+                .commit_seconds
+                .observe(started.elapsed().as_secs_f64());
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome)); // the worker may have gone
             }

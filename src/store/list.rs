@@ -99,7 +99,14 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreE
             return Ok(None);
         };
         let m: MessageRecord = decode("messages", row.value())?;
-        Ok(matches(&m, f).then(|| summary_json(&m)))
+        if !matches(&m, f) {
+            return Ok(None);
+        }
+        if f.with_history {
+            let updates = super::read::updates_of(&txn.open_table(STATUS_UPDATES)?, m.id)?;
+            return Ok(Some(message_json(&m, &updates)));
+        }
+        Ok(Some(summary_json(&m)))
     };
     page(keys, f.limit, load)
 }

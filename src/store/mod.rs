@@ -30,6 +30,7 @@ use crate::clock::Micros;
 use crate::sinch::{Callback, RecipientReport};
 
 pub use read::{Page, Pending, PendingKey};
+pub use stats::Counts;
 
 /// The application registering a message it sent.
 #[derive(Debug, Clone, PartialEq)]
