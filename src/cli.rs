@@ -12,7 +12,29 @@ pub enum Command {
     CheckDb,
     Sign(SignArgs),
     Send(SendArgs),
-    Reconcile { batch: Option<String> },
+    Reconcile {
+        batch: Option<String>,
+    },
+    /// `messages`: a page of messages (query = API parameters).
+    Messages {
+        query: Vec<(String, String)>,
+        format: String,
+    },
+    Show {
+        id: String,
+        format: String,
+    },
+    Export {
+        query: Vec<(String, String)>,
+        format: String,
+    },
+    Stats {
+        since: Option<String>,
+        format: String,
+    },
+    Backup {
+        to: PathBuf,
+    },
     Help,
     Version,
 }
@@ -76,6 +98,12 @@ const VALUE_FLAGS: &[&str] = &[
     "--delivery-report",
     "--callback-url",
     "--batch",
+    "--status",
+    "--since",
+    "--until",
+    "--limit",
+    "--cursor",
+    "--format",
 ];
 
 const COMMANDS: &[&str] = &[
@@ -85,6 +113,11 @@ const COMMANDS: &[&str] = &[
     "sign",
     "send",
     "reconcile",
+    "messages",
+    "show",
+    "export",
+    "stats",
+    "backup",
     "help",
 ];
 
@@ -96,6 +129,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     };
     let mut name: Option<String> = None;
     let mut flags: Vec<(String, String)> = Vec::new();
+    let mut positional: Vec<String> = Vec::new();
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -137,19 +171,32 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             f if VALUE_FLAGS.contains(&f) => flags.push((f.to_string(), value()?)),
             f if f.starts_with('-') => return Err(format!("unknown flag {f}; see --help")),
             c if name.is_none() && COMMANDS.contains(&c) => name = Some(c.to_string()),
+            _ if name.is_some() => positional.push(arg),
             other => return Err(format!("unexpected argument {other:?}; see --help")),
         }
     }
-    out.command = command(name.as_deref().unwrap_or("serve"), flags)?;
+    out.command = command(name.as_deref().unwrap_or("serve"), flags, positional)?;
     Ok(out)
 }
 
 /// Builds the command from its name and flags; a flag it does not take is
 /// an error.
-fn command(name: &str, flags: Vec<(String, String)>) -> Result<Command, String> {
-    let accepts: &[&str] = match name {
-        "sign" => &["--secret", "--file", "--url", "--nonce", "--timestamp"],
-        "send" => &[
+fn command(
+    name: &str,
+    flags: Vec<(String, String)>,
+    positional: Vec<String>,
+) -> Result<Command, String> {
+    const FILTERS: &[&str] = &[
+        "--batch",
+        "--to",
+        "--client-reference",
+        "--status",
+        "--since",
+        "--until",
+    ];
+    let accepts: Vec<&str> = match name {
+        "sign" => vec!["--secret", "--file", "--url", "--nonce", "--timestamp"],
+        "send" => vec![
             "--to",
             "--body",
             "--from",
@@ -157,11 +204,23 @@ fn command(name: &str, flags: Vec<(String, String)>) -> Result<Command, String> 
             "--delivery-report",
             "--callback-url",
         ],
-        "reconcile" => &["--batch"],
-        _ => &[],
+        "reconcile" => vec!["--batch"],
+        "messages" => [FILTERS, &["--limit", "--cursor", "--format"]].concat(),
+        "export" => [FILTERS, &["--format"]].concat(),
+        "show" => vec!["--format"],
+        "stats" => vec!["--since", "--format"],
+        "backup" => vec!["--to"],
+        _ => vec![],
     };
     if let Some((f, _)) = flags.iter().find(|(f, _)| !accepts.contains(&f.as_str())) {
         return Err(format!("{name} does not take {f}; see --help"));
+    }
+    let wants_positional = name == "show";
+    if positional.len() != usize::from(wants_positional) {
+        return Err(match wants_positional {
+            true => "show needs one message id: sinch-dlr show ID".to_string(),
+            false => format!("unexpected argument {:?}; see --help", positional[0]),
+        });
     }
     let last = |flag: &str| {
         flags
@@ -169,6 +228,20 @@ fn command(name: &str, flags: Vec<(String, String)>) -> Result<Command, String> 
             .rev()
             .find(|(f, _)| f == flag)
             .map(|(_, v)| v.clone())
+    };
+    // CLI filter flags -> the API's query parameters.
+    let query = || -> Vec<(String, String)> {
+        flags
+            .iter()
+            .filter(|(f, _)| FILTERS.contains(&f.as_str()) || f == "--limit" || f == "--cursor")
+            .map(|(f, v)| {
+                let key = match f.as_str() {
+                    "--batch" => "batch_id".to_string(),
+                    other => other.trim_start_matches("--").replace('-', "_"),
+                };
+                (key, v.clone())
+            })
+            .collect()
     };
     Ok(match name {
         "help" => Command::Help,
@@ -196,6 +269,25 @@ fn command(name: &str, flags: Vec<(String, String)>) -> Result<Command, String> 
         "reconcile" => Command::Reconcile {
             batch: last("--batch"),
         },
+        "messages" => Command::Messages {
+            query: query(),
+            format: last("--format").unwrap_or_else(|| "table".into()),
+        },
+        "show" => Command::Show {
+            id: positional[0].clone(),
+            format: last("--format").unwrap_or_else(|| "text".into()),
+        },
+        "export" => Command::Export {
+            query: query(),
+            format: last("--format").unwrap_or_else(|| "ndjson".into()),
+        },
+        "stats" => Command::Stats {
+            since: last("--since"),
+            format: last("--format").unwrap_or_else(|| "text".into()),
+        },
+        "backup" => Command::Backup {
+            to: PathBuf::from(last("--to").ok_or("backup needs --to FILE")?),
+        },
         _ => Command::Serve,
     })
 }
@@ -209,6 +301,12 @@ USAGE:
     sinch-dlr send --to NUMBER [--to NUMBER ...] --body TEXT [--from SENDER]
                    [--client-reference REF] [--delivery-report KIND] [--callback-url URL]
     sinch-dlr reconcile [--batch BATCH_ID]
+    sinch-dlr messages [--batch ID] [--to NUMBER] [--client-reference R] [--status S]
+                       [--since T] [--until T] [--limit N] [--cursor C] [--format table|json|csv]
+    sinch-dlr show ID [--format text|json]
+    sinch-dlr export [--format ndjson|csv] [--since T] [--until T] [message filters]
+    sinch-dlr stats [--since T] [--format text|json]
+    sinch-dlr backup --to FILE  a consistent copy, also while the daemon runs
     sinch-dlr sign --file BODY.json [--secret S] [--url URL] [--nonce N] [--timestamp T]
     sinch-dlr check-config      print the effective configuration (secrets redacted)
     sinch-dlr check-db          check the database's indexes (daemon stopped)
@@ -224,8 +322,10 @@ FLAGS:
     -h, --help           this text
     -V, --version        version
 
-send and reconcile use the running daemon's API (SINCH_DLR_LISTEN and
-SINCH_DLR_API_TOKEN); when no daemon answers they open the database directly.
+send, reconcile, messages, show, export, stats and backup use the running
+daemon's API (SINCH_DLR_LISTEN and SINCH_DLR_API_TOKEN); when no daemon
+answers they open the database directly, with identical output.
+Times (T) are RFC 3339 (2025-03-02T10:15:00Z) or dates (2025-03-02).
 sign prints a curl command that posts BODY.json with correct Sinch signature
 headers (secret: --secret, else the configured or generated one).
 
@@ -310,6 +410,53 @@ mod tests {
             Command::Reconcile {
                 batch: Some("B".into())
             }
+        );
+    }
+
+    #[test]
+    fn listing_flags_become_api_parameters() {
+        let a = p(&[
+            "messages",
+            "--batch",
+            "B1",
+            "--client-reference",
+            "r",
+            "--limit",
+            "5",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        let Command::Messages { query, format } = a.command else {
+            panic!()
+        };
+        let q: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            q,
+            [
+                ("batch_id", "B1"),
+                ("client_reference", "r"),
+                ("limit", "5")
+            ]
+        );
+        assert_eq!(format, "csv");
+        let a = p(&["show", "42"]).unwrap();
+        assert_eq!(
+            a.command,
+            Command::Show {
+                id: "42".into(),
+                format: "text".into()
+            }
+        );
+        assert!(p(&["show"]).is_err());
+        assert!(p(&["messages", "extra"]).is_err());
+        assert!(p(&["backup"]).is_err());
+        assert!(
+            p(&["export", "--limit", "3"]).is_err(),
+            "exports are not paged"
         );
     }
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use sinch_dlr::cli::{self, Command};
 use sinch_dlr::config::{Config, Raw};
-use sinch_dlr::{server, tools};
+use sinch_dlr::{commands, server, tools};
 
 fn main() -> ExitCode {
     let args = match cli::parse(std::env::args().skip(1)) {
@@ -50,8 +50,13 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::Sign(s) => tools::sign(&config, s),
-        Command::Send(s) => tools::send(&config, s),
-        Command::Reconcile { batch } => tools::reconcile(&config, batch.as_deref()),
+        Command::Send(s) => commands::send(&config, s),
+        Command::Reconcile { batch } => commands::reconcile(&config, batch.as_deref()),
+        Command::Messages { query, format } => commands::messages(&config, query, format),
+        Command::Show { id, format } => commands::show(&config, id, format),
+        Command::Export { query, format } => commands::export(&config, query, format),
+        Command::Stats { since, format } => commands::stats(&config, since.as_deref(), format),
+        Command::Backup { to } => commands::backup(&config, to),
         Command::Help | Command::Version => unreachable!("handled above"),
     };
     match result {

@@ -1,106 +1,186 @@
-//! The CLI's way to the running daemon: its own HTTP API on
-//! `SINCH_DLR_LISTEN`, with `SINCH_DLR_API_TOKEN`. A redb file belongs to
-//! one process, so commands ask the daemon first and open the file only
-//! when no daemon answers.
+//! Where CLI commands go. A redb file belongs to one process, so a command
+//! asks the running daemon over its HTTP API (`SINCH_DLR_LISTEN`, with
+//! `SINCH_DLR_API_TOKEN`); when nothing listens there, it opens the file
+//! and runs the very same route handler in-process. Either way the command
+//! sees the same status and the same bytes, so its output is identical.
 
 use serde_json::Value;
+use std::io::Read;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::auth::{Secret, generate_secret};
 use crate::config::Config;
+use crate::http::{self, Headers, Request};
+use crate::routes::{self, App};
+use crate::store::Store;
 
-pub struct Daemon {
-    base: String,
-    token: Option<String>,
-    agent: ureq::Agent,
+/// An answer: status and a body to read.
+pub struct Answer {
+    pub status: u16,
+    pub body: Box<dyn Read + Send>,
 }
 
-#[derive(Debug)]
-pub enum RemoteError {
-    /// Nothing listens there: use the file directly.
-    NotRunning,
-    /// The daemon answered with an error.
-    Refused {
-        status: u16,
-        error: String,
-    },
-    Other(String),
-}
+impl Answer {
+    /// The body as JSON; an error status becomes `Err` with its message.
+    pub fn json(mut self) -> Result<Value, String> {
+        let mut text = String::new();
+        self.body
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if (200..300).contains(&self.status) {
+            Ok(value)
+        } else {
+            let error = value["error"]
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_string);
+            Err(format!("{error} (HTTP {})", self.status))
+        }
+    }
 
-impl std::fmt::Display for RemoteError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            RemoteError::NotRunning => f.write_str("no daemon is listening"),
-            RemoteError::Refused { status, error } => {
-                write!(f, "daemon answered {status}: {error}")
-            }
-            RemoteError::Other(e) => write!(f, "talking to the daemon: {e}"),
+    /// The body as a stream; an error status becomes `Err`.
+    pub fn stream(self) -> Result<Box<dyn Read + Send>, String> {
+        if (200..300).contains(&self.status) {
+            Ok(self.body)
+        } else {
+            self.json()
+                .map(|_| unreachable!("an error status is never Ok"))
         }
     }
 }
 
-impl Daemon {
-    pub fn new(config: &Config) -> Daemon {
+pub enum Target {
+    Daemon {
+        base: String,
+        token: Option<String>,
+        agent: ureq::Agent,
+    },
+    Local {
+        /// None once closed.
+        app: Option<Arc<App>>,
+        token: Secret,
+        writer: Option<JoinHandle<()>>,
+    },
+}
+
+impl Target {
+    /// The daemon if one answers on the configured address, else the file.
+    pub fn connect(config: &Config) -> Result<Target, String> {
         // A daemon listening on all interfaces is reached on loopback.
         let listen = config
             .listen
             .replace("0.0.0.0", "127.0.0.1")
             .replace("[::]", "[::1]");
-        let agent = ureq::Agent::config_builder()
+        let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(Duration::from_secs(2)))
-            .timeout_global(Some(Duration::from_secs(600)))
             .http_status_as_error(false)
             .build()
             .into();
-        Daemon {
-            base: format!("http://{listen}"),
-            token: config.api_token.as_ref().map(|t| t.expose().to_string()),
-            agent,
+        let base = format!("http://{listen}");
+        match agent.get(format!("{base}/healthz")).call() {
+            Ok(_) => Ok(Target::Daemon {
+                base,
+                token: config.api_token.as_ref().map(|t| t.expose().to_string()),
+                agent,
+            }),
+            Err(ureq::Error::ConnectionFailed) => Target::local(config),
+            Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Target::local(config)
+            }
+            Err(e) => Err(format!("talking to the daemon at {base}: {e}")),
         }
     }
 
-    pub fn post(&self, path: &str, body: &Value) -> Result<Value, RemoteError> {
-        let mut req = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Content-Type", "application/json");
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        answer(req.send(serde_json::to_vec(body).expect("JSON").as_slice()))
+    fn local(config: &Config) -> Result<Target, String> {
+        let store = Store::open(&config.db_path).map_err(|e| {
+            format!(
+                "no daemon answers at {} and {} cannot be opened: {e}",
+                config.listen,
+                config.db_path.display()
+            )
+        })?;
+        let store = Arc::new(store);
+        let (writer, thread) = crate::writer::start(store.clone());
+        let token = generate_secret().map_err(|e| e.to_string())?;
+        let app = App {
+            api_token: Some(token.clone()),
+            ..crate::server::build_app(config, store, writer)
+        };
+        Ok(Target::Local {
+            app: Some(Arc::new(app)),
+            token,
+            writer: Some(thread),
+        })
     }
 
-    pub fn get(&self, path: &str) -> Result<Value, RemoteError> {
-        let mut req = self.agent.get(format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
+    pub fn is_local(&self) -> bool {
+        matches!(self, Target::Local { .. })
+    }
+
+    /// One API call. `path` may carry a query string.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, String> {
+        let bytes = body
+            .map(|b| serde_json::to_vec(b).expect("JSON"))
+            .unwrap_or_default();
+        match self {
+            Target::Daemon { base, token, agent } => {
+                let url = format!("{base}{path}");
+                let auth = token.as_ref().map(|t| format!("Bearer {t}"));
+                let result = match method {
+                    "GET" => with_auth(agent.get(&url), auth.as_deref()).call(),
+                    _ => with_auth(agent.post(&url), auth.as_deref())
+                        .header("Content-Type", "application/json")
+                        .send(&bytes[..]),
+                };
+                let response = result.map_err(|e| format!("talking to the daemon: {e}"))?;
+                Ok(Answer {
+                    status: response.status().as_u16(),
+                    body: Box::new(response.into_body().into_reader()),
+                })
+            }
+            Target::Local { app, token, .. } => {
+                let (path, query) = http::split_url(path);
+                let req = Request {
+                    method: method.to_string(),
+                    path,
+                    query,
+                    headers: Headers::from_pairs([(
+                        "authorization".to_string(),
+                        format!("Bearer {}", token.expose()),
+                    )]),
+                    body: bytes,
+                };
+                let app = app.as_ref().ok_or("the database is closed")?;
+                let reply = routes::handle(app, &req).unwrap_or_else(http::ApiError::into_reply);
+                let body: Box<dyn Read + Send> = match reply.stream {
+                    Some(s) => s.0,
+                    None => Box::new(std::io::Cursor::new(reply.body)),
+                };
+                Ok(Answer {
+                    status: reply.status,
+                    body,
+                })
+            }
         }
-        answer(req.call())
+    }
+
+    /// Lets a local writer commit and close the file.
+    pub fn close(mut self) {
+        if let Target::Local { app, writer, .. } = &mut self {
+            // The App holds the last WriterHandle; dropping it ends the writer.
+            drop(app.take());
+            if let Some(t) = writer.take() {
+                let _ = t.join();
+            }
+        }
     }
 }
 
-fn answer(
-    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<Value, RemoteError> {
-    let response = match result {
-        Ok(r) => r,
-        Err(ureq::Error::ConnectionFailed) => return Err(RemoteError::NotRunning),
-        Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            return Err(RemoteError::NotRunning);
-        }
-        Err(e) => return Err(RemoteError::Other(e.to_string())),
-    };
-    let status = response.status().as_u16();
-    let text = response
-        .into_body()
-        .read_to_string()
-        .map_err(|e| RemoteError::Other(e.to_string()))?;
-    let value: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    if (200..300).contains(&status) {
-        Ok(value)
-    } else {
-        let error = value["error"]
-            .as_str()
-            .map_or_else(|| value.to_string(), str::to_string);
-        Err(RemoteError::Refused { status, error })
+fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: Option<&str>) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some(a) => req.header("Authorization", a),
+        None => req,
     }
 }

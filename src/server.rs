@@ -74,7 +74,9 @@ pub fn run(mut config: Config) -> Result<(), String> {
     Ok(())
 }
 
-fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandle) -> App {
+/// The shared state handlers see; also used by CLI commands that run
+/// without a daemon (remote.rs).
+pub fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandle) -> App {
     let client = |api: &crate::config::SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
     App {
         store,

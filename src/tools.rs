@@ -1,21 +1,14 @@
-//! Operator commands that are not the server: `sign`, `check-config`,
-//! `check-db`.
+//! Operator commands that work on configuration or the file itself:
+//! `sign`, `check-config`, `check-db`. (Commands that go through the API
+//! are in commands.rs.)
 
 use std::io::Read;
 
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
-use serde_json::json;
-use std::sync::Arc;
-
-use crate::cli::{SendArgs, SignArgs};
+use crate::cli::SignArgs;
 use crate::clock;
 use crate::config::Config;
-use crate::outbound::{self, SendInput};
-use crate::reconcile::Reconciler;
-use crate::remote::{Daemon, RemoteError};
-use crate::send::SinchClient;
 use crate::store::Store;
-use crate::writer::{self, WriterHandle};
 
 /// Prints a curl command that posts the body with Sinch's signature headers.
 pub fn sign(config: &Config, args: &SignArgs) -> Result<(), String> {
@@ -98,100 +91,4 @@ pub fn check_db(config: &Config) -> Result<bool, String> {
         problems.len()
     );
     Ok(problems.is_empty())
-}
-
-/// `sinch-dlr send`: through the daemon, or directly when none runs.
-pub fn send(config: &Config, args: &SendArgs) -> Result<(), String> {
-    let input = SendInput {
-        to: args.to.clone(),
-        body: args.body.clone(),
-        from: args.from.clone(),
-        client_reference: args.client_reference.clone(),
-        delivery_report: args.delivery_report.clone(),
-        callback_url: args.callback_url.clone(),
-    };
-    outbound::validate(&input).map_err(|e| e.to_string())?;
-    let body = serde_json::to_value(&input).expect("plain data serialises");
-    let result = match Daemon::new(config).post("/api/messages/send", &body) {
-        Err(RemoteError::NotRunning) => with_local_store(config, |_, writer| {
-            let client = sinch_client(config)?;
-            outbound::send_and_register(&client, writer, input, config.public_url.as_deref())
-                .map_err(|e| e.to_string())
-        })?,
-        other => other.map_err(|e| e.to_string())?,
-    };
-    let ids: Vec<String> = result["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| m["id"].to_string())
-        .collect();
-    println!(
-        "sent batch {} to {} recipient(s); message id(s): {}",
-        result["batch_id"].as_str().unwrap_or("?"),
-        ids.len(),
-        ids.join(", ")
-    );
-    Ok(())
-}
-
-/// `sinch-dlr reconcile`: one pass, through the daemon or directly.
-pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), String> {
-    let path = match batch {
-        Some(b) => format!("/api/reconcile?batch_id={}", crate::http::percent_encode(b)),
-        None => "/api/reconcile".to_string(),
-    };
-    let report = match Daemon::new(config).post(&path, &json!({})) {
-        Err(RemoteError::NotRunning) => with_local_store(config, |store, writer| {
-            let reconciler = Reconciler::new(sinch_client(config)?, config.reconcile_after);
-            Ok(reconciler.run_pass(store, writer, batch).to_json())
-        })?,
-        other => other.map_err(|e| e.to_string())?,
-    };
-    for u in report["updated"].as_array().into_iter().flatten() {
-        println!(
-            "message {}: now {} (code {})",
-            u["id"],
-            u["status"].as_str().unwrap_or("?"),
-            u["code"]
-        );
-    }
-    for e in report["errors"].as_array().into_iter().flatten() {
-        eprintln!("error: {}", e.as_str().unwrap_or(""));
-    }
-    println!(
-        "checked {}, updated {}, unchanged {}, unknown at Sinch {}",
-        report["checked"],
-        report["updated"].as_array().map_or(0, Vec::len),
-        report["unchanged"],
-        report["unknown_at_sinch"]
-    );
-    Ok(())
-}
-
-const NO_SINCH: &str = "needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN";
-
-fn sinch_client(config: &Config) -> Result<SinchClient, String> {
-    let api = config.sinch.clone().ok_or(NO_SINCH)?;
-    Ok(SinchClient::new(api, config.sinch_limits))
-}
-
-/// Opens the file (no daemon runs), starts a writer, runs `f`, then lets
-/// the writer commit and close.
-fn with_local_store<T>(
-    config: &Config,
-    f: impl FnOnce(&Store, &WriterHandle) -> Result<T, String>,
-) -> Result<T, String> {
-    let store = Arc::new(Store::open(&config.db_path).map_err(|e| {
-        format!(
-            "no daemon at {} and cannot open {}: {e}",
-            config.listen,
-            config.db_path.display()
-        )
-    })?);
-    let (writer, thread) = writer::start(store.clone());
-    let result = f(&store, &writer);
-    drop(writer);
-    let _ = thread.join();
-    result
 }
