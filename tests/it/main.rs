@@ -7,5 +7,6 @@ mod auth;
 mod callbacks;
 mod fixtures;
 mod messages;
+mod operators;
 mod process;
 mod send;

@@ -136,6 +136,14 @@ impl Daemon {
         Daemon::spawn_in(dir, env)
     }
 
+    /// Starts again on the same directory after `terminate`.
+    pub fn restart_stopped(mut self) -> Daemon {
+        assert!(self.child.is_none(), "terminate first");
+        let env = std::mem::take(&mut self.env);
+        let dir = std::mem::replace(&mut self.dir, tempfile::TempDir::new().unwrap());
+        Daemon::spawn_in(dir, env)
+    }
+
     pub fn request(
         &self,
         method: &str,
