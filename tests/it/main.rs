@@ -5,6 +5,7 @@ mod support;
 
 mod auth;
 mod callbacks;
+mod connections;
 mod fixtures;
 mod messages;
 mod operators;
