@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
-    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let mut length = 0;
     loop {
         line.clear();
@@ -39,22 +43,33 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
 fn burst_of_keep_alive_connections_are_all_served() {
     for round in 0..3 {
         let d = Daemon::start();
-        let mut conns: Vec<TcpStream> = (0..64).map(|_| TcpStream::connect(d.addr).unwrap()).collect();
+        let mut conns: Vec<TcpStream> = (0..64)
+            .map(|_| TcpStream::connect(d.addr).unwrap())
+            .collect();
         for c in &mut conns {
-            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
         }
         let deadline = Instant::now() + Duration::from_secs(10);
-        let mut readers: Vec<BufReader<TcpStream>> = conns.into_iter().map(BufReader::new).collect();
+        let mut readers: Vec<BufReader<TcpStream>> =
+            conns.into_iter().map(BufReader::new).collect();
         for (i, r) in readers.iter_mut().enumerate() {
-            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(10));
             r.get_ref().set_read_timeout(Some(left)).unwrap();
-            let status = read_response(r)
-                .unwrap_or_else(|e| panic!("round {round}: connection {i} got no answer while the others stay open: {e}"));
+            let status = read_response(r).unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: connection {i} got no answer while the others stay open: {e}"
+                )
+            });
             assert_eq!(status, 200);
         }
         // Still alive: a second request on each gets an answer too.
         for r in &mut readers {
-            r.get_mut().write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            r.get_mut()
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             assert_eq!(read_response(r).unwrap(), 200);
         }
     }
