@@ -48,7 +48,7 @@ pub fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
                 reason: e.to_string(),
                 received_at,
             };
-            (op, "invalid".to_string(), refuse)
+            (op, "invalid", refuse)
         }
     };
     let result = match app.writer.submit(op) {
@@ -59,7 +59,7 @@ pub fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
         }
         Err(_) => return Err(ApiError::Unavailable),
     };
-    app.metrics.callback(&kind, result.as_str());
+    app.metrics.callback(kind, result.as_str());
     if let Some(refuse) = refuse {
         return Err(refuse);
     }
@@ -70,11 +70,18 @@ fn answer(result: CallbackResult) -> Reply {
     Reply::json(200, &json!({ "result": result.as_str() }))
 }
 
-fn callback_kind(cb: &Callback) -> String {
-    match cb {
-        Callback::Recipient(r) => r.kind.clone(),
-        Callback::Batch(b) => b.kind.clone(),
-        Callback::Inbound(mo) => mo.kind.clone(),
-        Callback::Unknown { .. } => "unknown".to_string(),
-    }
+/// The metrics label for a callback: one of the seven known types, or
+/// `unknown` (a static set, so labels cannot grow without bound).
+fn callback_kind(cb: &Callback) -> &'static str {
+    let kind = match cb {
+        Callback::Recipient(r) => r.kind.as_str(),
+        Callback::Batch(b) => b.kind.as_str(),
+        Callback::Inbound(mo) => mo.kind.as_str(),
+        Callback::Unknown { .. } => "unknown",
+    };
+    crate::sinch::KNOWN_TYPES
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("unknown")
 }

@@ -67,7 +67,7 @@ pub const GROUP_SIZES: &[f64] = &[
 #[derive(Debug)]
 pub struct Metrics {
     /// (type, result) -> count.
-    callbacks: Mutex<BTreeMap<(String, String), u64>>,
+    callbacks: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     /// secret index -> callbacks it verified.
     secrets: Mutex<BTreeMap<usize, u64>>,
     /// status code -> responses.
@@ -105,8 +105,8 @@ pub struct StoreGauges {
 }
 
 impl Metrics {
-    pub fn callback(&self, kind: &str, result: &str) {
-        bump(&self.callbacks, (kind.to_string(), result.to_string()));
+    pub fn callback(&self, kind: &'static str, result: &'static str) {
+        bump(&self.callbacks, (kind, result));
     }
 
     pub fn callback_unauthorized(&self) {
@@ -124,7 +124,7 @@ impl Metrics {
 
     pub fn render(&self, writer: &WriterStats, store: &StoreGauges) -> String {
         let mut out = String::new();
-        let lock = |m: &Mutex<BTreeMap<(String, String), u64>>| {
+        let lock = |m: &Mutex<BTreeMap<(&'static str, &'static str), u64>>| {
             m.lock().unwrap_or_else(|e| e.into_inner()).clone()
         };
         family(

@@ -93,6 +93,17 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// The seven callback types of FACTS.md section a.
+pub const KNOWN_TYPES: [&str; 7] = [
+    "recipient_delivery_report_sms",
+    "recipient_delivery_report_mms",
+    "delivery_report_sms",
+    "delivery_report_mms",
+    "mo_text",
+    "mo_binary",
+    "mo_media",
+];
+
 /// The statuses Sinch documents; see FACTS.md section b.
 const FINAL: [&str; 8] = [
     "Delivered",

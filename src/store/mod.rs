@@ -317,8 +317,15 @@ impl Store {
     }
 }
 
+/// redb's page cache. Its default (1 GiB) would let the resident size grow
+/// with the file; the daemon promises to stay small on an appliance, and the
+/// OS page cache still serves re-reads of pages evicted from it.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
 fn open_database(path: &Path) -> Result<Database, StoreError> {
-    let db = Database::create(path)?;
+    let db = Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)?;
     migrate::run(&db)?;
     Ok(db)
 }
