@@ -93,6 +93,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "SINCH_DLR_METRICS_AUTH",
         "none (default) or token: whether /metrics needs the API token",
     ),
+    (
+        "SINCH_DLR_IO_TIMEOUT",
+        "seconds a connection may stay silent or refuse our answer (default 30)",
+    ),
+    (
+        "SINCH_DLR_MAX_CONNECTIONS",
+        "connections served at once; more are closed (default 1024)",
+    ),
 ];
 
 /// Variables whose value may instead come from `NAME_FILE` or from a
@@ -198,6 +206,9 @@ pub struct Config {
     pub retention: Option<Duration>,
     pub prune_interval: Duration,
     pub metrics_need_token: bool,
+    /// Read and write timeout of every connection.
+    pub io_timeout: Duration,
+    pub max_connections: usize,
     pub sinch_limits: crate::send::Limits,
 }
 
@@ -284,6 +295,12 @@ impl Config {
             seconds(raw, "SINCH_DLR_RETENTION_DAYS", 0.0, &mut problems).mul_f64(86_400.0)
         });
         let prune_interval = seconds(raw, "SINCH_DLR_PRUNE_INTERVAL", 600.0, &mut problems);
+        let io_timeout = seconds(raw, "SINCH_DLR_IO_TIMEOUT", 30.0, &mut problems);
+        if io_timeout.is_zero() {
+            problems.push("SINCH_DLR_IO_TIMEOUT must be more than 0".into());
+        }
+        let max_connections =
+            number(raw, "SINCH_DLR_MAX_CONNECTIONS", &mut problems).unwrap_or(1024) as usize;
         let metrics_need_token = match raw.get("SINCH_DLR_METRICS_AUTH").unwrap_or("none") {
             "none" => false,
             "token" => true,
@@ -320,6 +337,8 @@ impl Config {
             retention,
             prune_interval,
             metrics_need_token,
+            io_timeout,
+            max_connections,
             sinch_limits,
         })
     }

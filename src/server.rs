@@ -35,10 +35,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(build_app(&config, store, writer));
     let background = start_background(&config, &app)?;
-    let server = Arc::new(
-        tiny_http::Server::http(&config.listen)
-            .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?,
-    );
+    let server = Arc::new(listen(&config)?);
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
     let stopping = Arc::new(AtomicBool::new(false));
@@ -132,6 +129,32 @@ fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, St
     Ok(jobs)
 }
 
+/// The listening socket, with read/write timeouts that every accepted
+/// connection inherits (Linux): a client that goes silent mid-request or
+/// never reads its answer frees its thread after `io_timeout`. tiny_http has
+/// no timeouts of its own.
+fn listen(config: &Config) -> Result<tiny_http::Server, String> {
+    use socket2::{Domain, Socket, Type};
+    let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
+    let addr: std::net::SocketAddr = config
+        .listen
+        .parse()
+        .map_err(|_| format!("bad address {}", config.listen))?;
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
+    socket.set_reuse_address(true).map_err(fail)?;
+    socket.bind(&addr.into()).map_err(fail)?;
+    socket.listen(1024).map_err(fail)?;
+    socket
+        .set_read_timeout(Some(config.io_timeout))
+        .map_err(fail)?;
+    socket
+        .set_write_timeout(Some(config.io_timeout))
+        .map_err(fail)?;
+    let listener: std::net::TcpListener = socket.into();
+    tiny_http::Server::from_listener_limited(listener, None, config.max_connections)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))
+}
+
 fn install_signal_handler(
     server: &Arc<tiny_http::Server>,
     stopping: &Arc<AtomicBool>,
@@ -213,8 +236,10 @@ fn announce_auth(config: &Config) {
 fn work(server: &tiny_http::Server, app: &App, stopping: &AtomicBool, max_body: usize) {
     static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
     while !stopping.load(Ordering::SeqCst) {
+        // Err means unblock() (shutdown, checked by the loop) or an error
+        // tiny_http passed on; neither may end a worker while we serve.
         let Ok(request) = server.recv() else {
-            break;
+            continue;
         };
         let rid = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
         serve_one(app, request, rid, max_body);

@@ -9,8 +9,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use std::time::Instant;
 
 use crate::metrics::{GROUP_SIZES, Histogram, SECONDS};
@@ -18,6 +19,8 @@ use crate::store::{Outcome, Store, WriteOp};
 
 /// Most ops in one transaction; bounds a group's latency and memory.
 const MAX_GROUP: usize = 1024;
+/// How often an idle writer retries a broken store.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Queued ops beyond this block the submitting worker (back-pressure).
 const QUEUE_DEPTH: usize = 4096;
 
@@ -95,7 +98,19 @@ pub fn start(store: Arc<Store>) -> (WriterHandle, JoinHandle<()>) {
 }
 
 fn run(store: &Store, rx: &Receiver<Job>, stats: &WriterStats) {
-    while let Ok(first) = rx.recv() {
+    loop {
+        let first = match rx.recv_timeout(RECOVERY_INTERVAL) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                // Idle and broken: keep trying, so /readyz turns green as
+                // soon as writes work again, not only at the next callback.
+                if !stats.ready.load(Ordering::Relaxed) {
+                    recover(store, stats);
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP {
             match rx.try_recv() {
@@ -137,12 +152,13 @@ fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
     }
 }
 
+/// Reopens the file and proves it takes a commit again.
 fn recover(store: &Store, stats: &WriterStats) {
-    match store.reopen() {
+    match store.reopen().and_then(|()| store.probe()) {
         Ok(()) => {
             log::warn!("database reopened after a failed commit; accepting writes again");
             stats.ready.store(true, Ordering::Relaxed);
         }
-        Err(e) => log::error!("reopening the database failed (will retry on the next write): {e}"),
+        Err(e) => log::error!("database still not writable (retrying every second): {e}"),
     }
 }

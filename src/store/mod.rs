@@ -227,6 +227,13 @@ impl Store {
         Ok(())
     }
 
+    /// An empty write transaction: Ok when the file takes a commit again.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let db = self.database()?;
+        db.begin_write()?.commit()?;
+        Ok(())
+    }
+
     /// One message with its whole history, or None.
     pub fn message(&self, id: u64) -> Result<Option<Value>, StoreError> {
         let db = self.database()?;

@@ -243,7 +243,20 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Server::from_listener_limited(listener, ssl_config, usize::MAX)
+    }
+
+    /// Like `from_listener`, serving at most `max_connections` connections
+    /// at once: a connection accepted beyond that is closed at once (its
+    /// client sees a reset and may retry). (sinch-dlr patch, see
+    /// vendor/README.md.)
+    pub fn from_listener_limited<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        max_connections: usize,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
+        let live_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -317,10 +330,22 @@ impl Server {
                 };
 
                 match new_client {
+                    Ok(_) if live_connections.load(Relaxed) >= max_connections => {
+                        log::warn!("connection limit ({}) reached; closing a new connection", max_connections);
+                    }
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        let live = live_connections.clone();
+                        live.fetch_add(1, Relaxed);
                         tasks_pool.spawn(Box::new(move || {
+                            struct Live(Arc<std::sync::atomic::AtomicUsize>);
+                            impl Drop for Live {
+                                fn drop(&mut self) {
+                                    self.0.fetch_sub(1, Relaxed);
+                                }
+                            }
+                            let _live = Live(live.clone());
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -338,10 +363,13 @@ impl Server {
                         }));
                     }
 
+                    // sinch-dlr patch (see vendor/README.md): an accept error
+                    // (EMFILE when file descriptors run out, ECONNABORTED, ...)
+                    // used to end this loop, and with it the server, for
+                    // good. Log it, let the condition pass, keep accepting.
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
+                        thread::sleep(std::time::Duration::from_millis(50));
                     }
                 }
             }
