@@ -13,6 +13,7 @@ use crate::store::{Outcome, Registration, WriteOp, phone};
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.
 pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    req.require_json()?;
     let registration = parse_registration(&req.body)?;
     match app.writer.submit(WriteOp::Register(vec![registration])) {
         Ok(Outcome::Registered(mut list)) if list.len() == 1 => {
@@ -33,6 +34,7 @@ pub fn send(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let client = app.sinch.as_ref().ok_or_else(|| {
         ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
     })?;
+    req.require_json()?;
     let input = outbound::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     match outbound::send_and_register(client, &app.writer, input, app.public_url.as_deref()) {
         Ok(result) => Ok(Reply::json(201, &result)),

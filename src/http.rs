@@ -48,6 +48,29 @@ impl Request {
             .collect()
     }
 
+    /// API bodies are JSON: a declared Content-Type must say so (missing is
+    /// accepted, as curl and many clients omit it). Not used for callbacks:
+    /// a signed Sinch body is parsed whatever its label, since a 4xx would
+    /// lose it for good.
+    pub fn require_json(&self) -> Result<(), ApiError> {
+        match self.headers.get("content-type") {
+            None => Ok(()),
+            Some(ct) => {
+                let media = ct
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                if media == "application/json" || media.ends_with("+json") {
+                    Ok(())
+                } else {
+                    Err(ApiError::UnsupportedMediaType(media))
+                }
+            }
+        }
+    }
+
     /// The last value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query
@@ -217,6 +240,8 @@ pub enum ApiError {
     /// An upstream (Sinch) did not answer in time.
     GatewayTimeout(String),
     TooLarge(usize),
+    /// A body that is not labelled JSON.
+    UnsupportedMediaType(String),
     /// The store could not commit; the client should retry.
     Unavailable,
     /// Our fault; details were logged.
@@ -235,6 +260,9 @@ impl fmt::Display for ApiError {
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
             ApiError::TooLarge(cap) => write!(f, "body larger than {cap} bytes"),
+            ApiError::UnsupportedMediaType(m) => {
+                write!(f, "content type {m:?} is not application/json")
+            }
             ApiError::Unavailable => f.write_str("storage unavailable, retry later"),
             ApiError::Internal => f.write_str("internal error"),
         }
@@ -253,6 +281,7 @@ impl ApiError {
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
             ApiError::TooLarge(_) => 413,
+            ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,
         }

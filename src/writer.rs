@@ -125,13 +125,13 @@ fn run(store: &Store, rx: &Receiver<Job>, stats: &WriterStats) {
 }
 
 fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
-    if !stats.ready.load(Ordering::Relaxed) {
-        recover(store, stats);
-    }
     let (ops, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
     let started = Instant::now();
     match store.apply_group(&ops) {
         Ok(outcomes) => {
+            if !stats.ready.swap(true, Ordering::Relaxed) {
+                log::warn!("writes succeed again; ready");
+            }
             stats.group_size.observe(ops.len() as f64);
             stats
                 .commit_seconds
@@ -147,12 +147,17 @@ fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
             for reply in replies {
                 let _ = reply.send(Err(WriteError::Unavailable));
             }
-            recover(store, stats);
+            // Reopen now (redb refuses writes after a failed commit); ready
+            // again only once a probe or a real commit succeeds.
+            if let Err(e) = store.reopen() {
+                log::error!("reopening the database failed: {e}");
+            }
         }
     }
 }
 
-/// Reopens the file and proves it takes a commit again.
+/// Reopens the file and proves it takes real writes again; only then is
+/// the store ready.
 fn recover(store: &Store, stats: &WriterStats) {
     match store.reopen().and_then(|()| store.probe()) {
         Ok(()) => {

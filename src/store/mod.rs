@@ -227,10 +227,22 @@ impl Store {
         Ok(())
     }
 
-    /// An empty write transaction: Ok when the file takes a commit again.
+    /// Proves the file takes real writes again: commits 64 KiB of scratch
+    /// data (new pages, so a full disk fails it), then removes it.
     pub fn probe(&self) -> Result<(), StoreError> {
         let db = self.database()?;
-        db.begin_write()?.commit()?;
+        let scratch = vec![0u8; 64 * 1024];
+        for value in [Some(scratch.as_slice()), None] {
+            let txn = db.begin_write()?;
+            {
+                let mut table = txn.open_table(tables::PROBE)?;
+                match value {
+                    Some(v) => table.insert("probe", v)?,
+                    None => table.remove("probe")?,
+                };
+            }
+            txn.commit()?;
+        }
         Ok(())
     }
 

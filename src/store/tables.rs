@@ -53,6 +53,9 @@ pub const INBOUND_BY_TO: TableDefinition<(&str, i64, u64), ()> =
     TableDefinition::new("inbound_by_to");
 /// Quarantine id -> `QuarantineRecord`.
 pub const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quarantine");
+/// Scratch space for the writability probe after a failed commit; empty
+/// between probes.
+pub const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("probe");
 /// Name -> number: schema version, id counters, and running counts
 /// (`messages`, `status:<latest status>`, `callbacks:<result>`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");

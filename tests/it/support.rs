@@ -34,6 +34,17 @@ impl Daemon {
         ])
     }
 
+    /// Prepares the directory with `setup` (before the daemon starts).
+    pub fn with_setup(env: &[(&str, &str)], setup: impl FnOnce(&Path)) -> Daemon {
+        let dir = tempfile::tempdir().expect("temp dir");
+        setup(dir.path());
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Daemon::spawn_in(dir, env)
+    }
+
     pub fn with_env(env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().expect("temp dir");
         let env = env
@@ -106,6 +117,10 @@ impl Daemon {
         );
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("daemon running").id()
+    }
+
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("stderr.log")).unwrap_or_default()
     }
@@ -120,6 +135,13 @@ impl Daemon {
         let pid = child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         wait_with_deadline(&mut child, Duration::from_secs(20))
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("daemon running");
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
 
     /// SIGTERM, then start again on the same directory and file.
@@ -344,6 +366,34 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         data = &data[eol + 2 + size + 2..];
     }
     out
+}
+
+/// Reads one response from a kept-alive connection: (status, body), or
+/// None when the connection ended.
+pub fn read_keep_alive_response(reader: &mut BufReader<TcpStream>) -> Option<(u16, String)> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let status = line.split(' ').nth(1)?.parse().ok()?;
+    let mut length = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 pub fn fixtures() -> PathBuf {
