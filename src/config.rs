@@ -101,6 +101,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "SINCH_DLR_MAX_CONNECTIONS",
         "connections served at once; more are closed (default 1024)",
     ),
+    (
+        "SINCH_DLR_TLS_CERT",
+        "PEM certificate chain: serve HTTPS directly (with SINCH_DLR_TLS_KEY)",
+    ),
+    (
+        "SINCH_DLR_TLS_KEY",
+        "PEM private key for SINCH_DLR_TLS_CERT (must not be world-readable)",
+    ),
 ];
 
 /// Variables whose value may instead come from `NAME_FILE` or from a
@@ -209,6 +217,8 @@ pub struct Config {
     /// Read and write timeout of every connection.
     pub io_timeout: Duration,
     pub max_connections: usize,
+    /// Set when serving HTTPS.
+    pub tls: Option<Tls>,
     pub sinch_limits: crate::send::Limits,
 }
 
@@ -301,6 +311,7 @@ impl Config {
         }
         let max_connections =
             number(raw, "SINCH_DLR_MAX_CONNECTIONS", &mut problems).unwrap_or(1024) as usize;
+        let tls = tls_files(raw, &mut problems);
         let metrics_need_token = match raw.get("SINCH_DLR_METRICS_AUTH").unwrap_or("none") {
             "none" => false,
             "token" => true,
@@ -339,6 +350,7 @@ impl Config {
             metrics_need_token,
             io_timeout,
             max_connections,
+            tls,
             sinch_limits,
         })
     }
@@ -436,6 +448,49 @@ fn number(raw: &Raw, name: &str, problems: &mut Vec<String>) -> Option<u64> {
         Ok(n) => Some(n),
         Err(_) => {
             problems.push(format!("{name}: {v:?} is not a whole number"));
+            None
+        }
+    }
+}
+
+/// The certificate chain and private key (PEM) for HTTPS.
+#[derive(Clone)]
+pub struct Tls {
+    pub cert: Vec<u8>,
+    pub key: Secret,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Tls {{ cert: {} bytes, key: [redacted] }}",
+            self.cert.len()
+        )
+    }
+}
+
+/// Both TLS files or neither; read now so a bad path fails the start.
+fn tls_files(raw: &Raw, problems: &mut Vec<String>) -> Option<Tls> {
+    let (cert, key) = match (raw.get("SINCH_DLR_TLS_CERT"), raw.get("SINCH_DLR_TLS_KEY")) {
+        (None, None) => return None,
+        (Some(c), Some(k)) => (c, k),
+        _ => {
+            problems.push("SINCH_DLR_TLS_CERT and SINCH_DLR_TLS_KEY go together".into());
+            return None;
+        }
+    };
+    let cert = std::fs::read(cert).map_err(|e| format!("SINCH_DLR_TLS_CERT: {cert}: {e}"));
+    let key = check_secret_file_mode(Path::new(key))
+        .and_then(|()| std::fs::read_to_string(key).map_err(|e| format!("{key}: {e}")))
+        .map_err(|e| format!("SINCH_DLR_TLS_KEY: {e}"));
+    match (cert, key) {
+        (Ok(cert), Ok(key)) => Some(Tls {
+            cert,
+            key: Secret::new(key),
+        }),
+        (c, k) => {
+            problems.extend(c.err().into_iter().chain(k.err()));
             None
         }
     }

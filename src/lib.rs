@@ -24,5 +24,6 @@ pub mod send;
 pub mod server;
 pub mod sinch;
 pub mod store;
+pub mod systemd;
 pub mod tools;
 pub mod writer;

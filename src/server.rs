@@ -20,10 +20,14 @@ use crate::retention;
 use crate::routes::{self, App};
 use crate::send::SinchClient;
 use crate::store::Store;
+use crate::systemd;
 use crate::writer;
 
 /// Runs until SIGINT/SIGTERM. `Err` is a start-up or runtime failure.
 pub fn run(mut config: Config) -> Result<(), String> {
+    // First, before any file is opened: see systemd::listener_from_fd3.
+    let activated = systemd::activated_listener()?;
+    let notifier = systemd::Notifier::from_env();
     let store = Arc::new(
         Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?,
     );
@@ -35,18 +39,25 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(build_app(&config, store, writer));
     let background = start_background(&config, &app)?;
-    let server = Arc::new(listen(&config)?);
+    let server = Arc::new(listen(&config, activated)?);
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
     let stopping = Arc::new(AtomicBool::new(false));
     install_signal_handler(&server, &stopping, config.workers)?;
     let addr = server.server_addr();
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     log::info!(
-        "listening on http://{addr}, database {}",
+        "listening on {scheme}://{addr}, database {}",
         config.db_path.display()
     );
     println!("listening on {addr}");
     let _ = std::io::stdout().flush();
+    notifier.notify(&format!("READY=1\nSTATUS=listening on {addr}"));
+    let watchdog = start_watchdog(&notifier)?;
     let workers: Vec<_> = (0..config.workers)
         .map(|i| {
             let (server, app, stopping) = (server.clone(), app.clone(), stopping.clone());
@@ -59,6 +70,8 @@ pub fn run(mut config: Config) -> Result<(), String> {
     for w in workers {
         let _ = w.join();
     }
+    notifier.notify("STOPPING=1");
+    watchdog.into_iter().for_each(Periodic::stop);
     log::info!("stopping: requests finished, committing");
     if let Some(r) = &app.reconciler {
         r.stopping.store(true, Ordering::Relaxed);
@@ -133,9 +146,27 @@ fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, St
 /// connection inherits (Linux): a client that goes silent mid-request or
 /// never reads its answer frees its thread after `io_timeout`. tiny_http has
 /// no timeouts of its own.
-fn listen(config: &Config) -> Result<tiny_http::Server, String> {
-    use socket2::{Domain, Socket, Type};
+fn listen(
+    config: &Config,
+    activated: Option<std::net::TcpListener>,
+) -> Result<tiny_http::Server, String> {
+    use socket2::{Domain, SockRef, Socket, Type};
     let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
+    if let Some(listener) = activated {
+        // systemd's socket: keep its address, add our timeouts.
+        let sock = SockRef::from(&listener);
+        sock.set_read_timeout(Some(config.io_timeout))
+            .map_err(fail)?;
+        sock.set_write_timeout(Some(config.io_timeout))
+            .map_err(fail)?;
+        log::info!("using the listening socket passed by systemd");
+        return tiny_http::Server::from_listener_limited(
+            listener,
+            tls(config),
+            config.max_connections,
+        )
+        .map_err(|e| format!("cannot use the socket systemd passed: {e}"));
+    }
     let addr: std::net::SocketAddr = config
         .listen
         .parse()
@@ -151,8 +182,29 @@ fn listen(config: &Config) -> Result<tiny_http::Server, String> {
         .set_write_timeout(Some(config.io_timeout))
         .map_err(fail)?;
     let listener: std::net::TcpListener = socket.into();
-    tiny_http::Server::from_listener_limited(listener, None, config.max_connections)
+    tiny_http::Server::from_listener_limited(listener, tls(config), config.max_connections)
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))
+}
+
+/// `WATCHDOG=1` every half `WatchdogSec`, from its own thread (a process
+/// that hangs or dies stops the pings and systemd restarts it).
+fn start_watchdog(notifier: &systemd::Notifier) -> Result<Option<Periodic>, String> {
+    let (Some(interval), true) = (systemd::watchdog_interval(), notifier.enabled()) else {
+        return Ok(None);
+    };
+    log::info!("systemd watchdog: pinging every {interval:?}");
+    let notifier = systemd::Notifier::from_env();
+    Periodic::start("watchdog", interval, true, move || {
+        notifier.notify("WATCHDOG=1")
+    })
+    .map(Some)
+}
+
+fn tls(config: &Config) -> Option<tiny_http::SslConfig> {
+    config.tls.as_ref().map(|t| tiny_http::SslConfig {
+        certificate: t.cert.clone(),
+        private_key: t.key.expose().as_bytes().to_vec(),
+    })
 }
 
 fn install_signal_handler(

@@ -142,12 +142,12 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, ParseError> {
     }
     if !looks_like_object(body) {
         // serde would happily read a struct from a JSON array; say what it is.
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
-                Ok(_) => ParseError::NotObject,
-                Err(e) => ParseError::NotJson(e.to_string()),
-            },
-        );
+        // Parsed to a Value, not skipped: IgnoredAny does not check that
+        // strings are UTF-8 (found by fuzzing, see the regression test).
+        return Err(match serde_json::from_slice::<Value>(body) {
+            Ok(_) => ParseError::NotObject,
+            Err(e) => ParseError::NotJson(e.to_string()),
+        });
     }
     let peek: Peek = serde_json::from_slice(body).map_err(classify)?;
     let kind = match peek.kind {
@@ -418,6 +418,19 @@ mod tests {
             parse_callback(bad_at),
             Err(ParseError::Invalid(_))
         ));
+    }
+
+    /// Regression (fuzz/callback_parser, fuzz/regressions/crash-*): a JSON
+    /// string holding invalid UTF-8 was classified "not an object" instead
+    /// of "not JSON".
+    #[test]
+    fn invalid_utf8_outside_an_object_is_not_json() {
+        for body in [&b"\"202\xff\""[..], b"\"602\xe2,\"", b"[\"\xff\"]"] {
+            assert!(
+                matches!(parse_callback(body), Err(ParseError::NotJson(_))),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod auth;
 mod callbacks;
 mod connections;
 mod crash;
+mod deploy;
 mod faults;
 mod fixtures;
 mod hostile;
