@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod export;
 pub mod format;
 pub mod http;

@@ -68,8 +68,8 @@ pub const GROUP_SIZES: &[f64] = &[
 pub struct Metrics {
     /// (type, result) -> count.
     callbacks: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
-    /// secret index -> callbacks it verified.
-    secrets: Mutex<BTreeMap<usize, u64>>,
+    /// secret index -> (callbacks it verified, last use in UTC micros).
+    secrets: Mutex<BTreeMap<usize, (u64, i64)>>,
     /// status code -> responses.
     responses: Mutex<BTreeMap<u16, u64>>,
     latency: Histogram,
@@ -114,7 +114,18 @@ impl Metrics {
     }
 
     pub fn secret_used(&self, index: usize) {
-        bump(&self.secrets, index);
+        let mut map = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.entry(index).or_default();
+        entry.0 += 1;
+        entry.1 = crate::clock::now_micros();
+    }
+
+    /// secret index -> (callbacks verified, last use), since start.
+    pub fn secret_use(&self) -> BTreeMap<usize, (u64, i64)> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn request(&self, status: u16, took: std::time::Duration) {
@@ -146,7 +157,9 @@ impl Metrics {
             "sinch_dlr_callback_secret_used_total",
             "counter",
             "Callbacks verified by each configured secret (0 = first listed).",
-            secrets.iter().map(|(i, n)| (format!("secret=\"{i}\""), *n)),
+            secrets
+                .iter()
+                .map(|(i, (n, _))| (format!("secret=\"{i}\""), *n)),
         );
         let responses = self
             .responses

@@ -39,6 +39,9 @@ pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let segments = req.segments();
     let path: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method.as_str();
+    if let Some(reply) = crate::dashboard::handle(app, req, &path) {
+        return reply;
+    }
     match (method, path.as_slice()) {
         ("POST", ["api", "sinchCallbacks"]) => callback::receive(app, req),
         (_, ["api", "sinchCallbacks"]) => Err(ApiError::MethodNotAllowed("POST")),

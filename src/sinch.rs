@@ -117,6 +117,33 @@ const FINAL: [&str; 8] = [
 ];
 const INTERMEDIATE: [&str; 2] = ["Queued", "Dispatched"];
 
+/// What a Sinch-specific delivery code means (FACTS.md section b); other
+/// codes are SMPP or MMS codes from the operator.
+pub fn code_meaning(code: i64) -> &'static str {
+    match code {
+        0 => "OK",
+        400 => "Queued",
+        401 => "Dispatched",
+        402 => "Message unroutable (retry will not help)",
+        403 => "Internal error",
+        404 => "Temporary delivery failure",
+        405 => "Unmatched parameter",
+        406 => "Internal expiry (expired before the SMSC)",
+        407 => "Cancelled",
+        408 => "Internal reject",
+        410 => "Unmatched default originator",
+        411 => "Exceeded parts limit",
+        412 => "Unprovisioned region",
+        413 => "Blocked (account blocked or out of credit)",
+        414 => "Bad media (MMS)",
+        415 => "Delivery report Rejected (MMS)",
+        416 => "Delivery report Not Supported (MMS)",
+        417 => "Delivery report Unreachable (MMS)",
+        418 => "Delivery report Unrecognized (MMS)",
+        _ => "operator (SMPP/MMS) code",
+    }
+}
+
 /// Sinch's capitalisation for a known status (matched case-insensitively,
 /// the Python SDK upper-cases them); an unknown status is kept as sent.
 pub fn canonical_status(s: &str) -> String {

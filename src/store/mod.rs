@@ -313,6 +313,11 @@ impl Store {
         )
     }
 
+    /// Messages created in [since, until): counts and hourly outcomes.
+    pub fn period(&self, since: Micros, until: Micros) -> Result<Value, StoreError> {
+        stats::period(&self.database()?.begin_read()?, since, until)
+    }
+
     /// The running counts (messages by latest status, callbacks by result).
     pub fn counts(&self) -> Result<stats::Counts, StoreError> {
         stats::counts(&self.database()?.begin_read()?)

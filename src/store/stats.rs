@@ -104,6 +104,41 @@ pub fn stats(
     }))
 }
 
+/// Messages created in [since, until): counts by latest status and, per
+/// hour, how many ended Delivered, ended otherwise, or are still pending.
+/// Scans the window's rows of `by_created` (at most `SAMPLE`).
+pub fn period(txn: &ReadTransaction, since: Micros, until: Micros) -> Result<Value, StoreError> {
+    let hour = 3_600_000_000i64;
+    let messages = txn.open_table(MESSAGES)?;
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut hourly: BTreeMap<i64, [u64; 3]> = BTreeMap::new();
+    let mut scanned = 0;
+    for row in txn.open_table(BY_CREATED)?.range((since, 0)..(until, 0))? {
+        let (t, id) = row?.0.value();
+        let Some(v) = messages.get(id)? else { continue };
+        let m: MessageRecord = decode("messages", v.value())?;
+        let status = m.latest.as_ref().map_or("none", |l| l.status.as_str());
+        *by_status.entry(status.to_string()).or_default() += 1;
+        let slot = match status {
+            "Delivered" => 0,
+            s if is_final(s) => 1,
+            _ => 2,
+        };
+        hourly.entry(t.div_euclid(hour) * hour).or_default()[slot] += 1;
+        scanned += 1;
+        if scanned == SAMPLE {
+            break;
+        }
+    }
+    let hourly: Vec<Value> = hourly
+        .into_iter()
+        .map(|(h, [d, f, p])| json!({"hour": format_rfc3339(h), "delivered": d, "failed": f, "pending": p}))
+        .collect();
+    Ok(
+        json!({"by_latest_status": by_status, "hourly": hourly, "messages": scanned, "capped": scanned == SAMPLE}),
+    )
+}
+
 /// Seconds from registration (or the first report, for a discovered
 /// message) to Delivered, for messages Delivered and created in the window.
 fn time_to_delivered(

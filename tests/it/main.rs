@@ -4,9 +4,11 @@
 mod support;
 
 mod auth;
+mod browser;
 mod callbacks;
 mod connections;
 mod crash;
+mod dashboard;
 mod deploy;
 mod faults;
 mod fixtures;

@@ -1,0 +1,434 @@
+//! The dashboard's pages: overview, search, one message, one batch. Every
+//! number comes from an indexed query or a running count.
+
+use serde_json::Value;
+
+use super::html::{self, MESSAGE_HEADERS, esc, message_rows, status, table, url, v};
+use super::{chart, html_reply};
+use crate::clock::{format_rfc3339, now_micros};
+use crate::http::{ApiError, Reply, Request};
+use crate::query::MessageFilter;
+use crate::routes::App;
+use crate::sinch::code_meaning;
+use crate::store::StoreError;
+
+const FAILURES: [&str; 7] = [
+    "Failed",
+    "Aborted",
+    "Rejected",
+    "Expired",
+    "Deleted",
+    "Cancelled",
+    "Unknown",
+];
+
+fn unavailable(e: StoreError) -> ApiError {
+    log::error!("dashboard: {e}");
+    ApiError::Unavailable
+}
+
+pub fn get(app: &App, req: &Request, path: &[&str]) -> Result<Reply, ApiError> {
+    match path {
+        [] => overview(app, req),
+        ["ui", "search"] => search(app, req),
+        ["ui", "messages", id] => message(app, id),
+        ["ui", "batches", id] => batch(app, id),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+fn list(app: &App, filter: MessageFilter) -> Result<Vec<Value>, ApiError> {
+    Ok(app.store.list_messages(&filter).map_err(unavailable)?.items)
+}
+
+/// `GET /?hours=24`: funnel, rates, chart, stale, failures, quarantine, secrets.
+fn overview(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let hours: i64 = req
+        .query_param("hours")
+        .and_then(|h| h.parse().ok())
+        .filter(|h| (1..=24 * 90).contains(h))
+        .unwrap_or(24);
+    let now = now_micros();
+    let since = now - hours * 3_600_000_000;
+    let period = app.store.period(since, now + 1).map_err(unavailable)?;
+    let stats = app
+        .store
+        .stats(now, since, app.stale_after.as_secs())
+        .map_err(unavailable)?;
+    let mut body = format!(
+        r#"<h1>Overview</h1><nav class="periods muted">Period: {}</nav>"#,
+        [1, 24, 24 * 7, 24 * 30]
+            .iter()
+            .map(|h| format!(
+                r#"<a href="/?hours={h}">{}</a>"#,
+                if *h < 48 {
+                    format!("{h} h")
+                } else {
+                    format!("{} d", h / 24)
+                }
+            ))
+            .collect::<String>()
+    );
+    body += &kpis(&period, &stats, hours);
+    body += &format!(
+        r#"<div class="card"><h2>Messages per hour by outcome</h2>{}</div>"#,
+        chart::hourly(&every_hour(&period["hourly"], since, now))
+    );
+    body += r#"<div class="grid">"#;
+    body += &funnel(&period);
+    body += &stale(app, &stats)?;
+    body += "</div>";
+    body += &failures(app)?;
+    body += &quarantine(app)?;
+    body += &secrets(app);
+    Ok(html_reply(200, html::page("Overview", "", &body)))
+}
+
+/// The period's hours in order, empty ones included, so the chart's x axis
+/// is time.
+fn every_hour(hourly: &Value, since: i64, now: i64) -> Vec<Value> {
+    const HOUR: i64 = 3_600_000_000;
+    let known: std::collections::BTreeMap<String, Value> = hourly
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|h| (h["hour"].as_str().unwrap_or("").to_string(), h.clone()))
+        .collect();
+    let mut out = Vec::new();
+    let mut t = since.div_euclid(HOUR) * HOUR;
+    while t <= now {
+        let hour = format_rfc3339(t);
+        out.push(known.get(&hour).cloned().unwrap_or_else(
+            || serde_json::json!({"hour": hour, "delivered": 0, "failed": 0, "pending": 0}),
+        ));
+        t += HOUR;
+    }
+    out
+}
+
+fn kpis(period: &Value, stats: &Value, hours: i64) -> String {
+    let total = period["messages"].as_u64().unwrap_or(0);
+    let by = &period["by_latest_status"];
+    let delivered = by["Delivered"].as_u64().unwrap_or(0);
+    let finals: u64 = by
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(s, _)| crate::sinch::is_final(s))
+        .filter_map(|(_, n)| n.as_u64())
+        .sum();
+    let rate = if finals > 0 {
+        format!("{:.1} %", delivered as f64 * 100.0 / finals as f64)
+    } else {
+        "–".into()
+    };
+    let t = &stats["time_to_delivered"];
+    let secs = |v: &Value| v.as_f64().map_or("–".to_string(), |s| format!("{s:.1} s"));
+    format!(
+        r#"<div class="grid">
+<div class="card"><div class="muted">Messages, last {hours} h</div><div class="kpi">{total}</div></div>
+<div class="card"><div class="muted">Delivered rate (of final)</div><div class="kpi">{rate}</div></div>
+<div class="card"><div class="muted">Time to Delivered, median / p95</div><div class="kpi">{} / {}</div></div>
+<div class="card"><div class="muted">Stale (no final status after {} h)</div><div class="kpi">{}</div></div></div>"#,
+        secs(&t["median_seconds"]),
+        secs(&t["p95_seconds"]),
+        stats["stale"]["after_hours"],
+        stats["stale"]["count"]
+    )
+}
+
+fn funnel(period: &Value) -> String {
+    let by = period["by_latest_status"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let max = by
+        .values()
+        .filter_map(Value::as_u64)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let mut rows: Vec<(String, u64)> = by
+        .into_iter()
+        .map(|(s, n)| (s, n.as_u64().unwrap_or(0)))
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(s, n)| {
+            let width = (*n as f64 / max as f64 * 100.0).max(1.0);
+            vec![
+                status(&Value::String(s.clone())),
+                n.to_string(),
+                format!(r#"<span class="bar" style="width:{width:.0}%"></span>"#),
+            ]
+        })
+        .collect();
+    format!(
+        r#"<div class="card"><h2>By latest status</h2>{}</div>"#,
+        table(&["Status", "Messages", ""], &rows)
+    )
+}
+
+fn stale(app: &App, stats: &Value) -> Result<String, ApiError> {
+    let mut rows = Vec::new();
+    for id in stats["stale"]["oldest_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(10)
+    {
+        if let Some(m) = app
+            .store
+            .message(id.as_u64().unwrap_or(0))
+            .map_err(unavailable)?
+        {
+            rows.push(m);
+        }
+    }
+    Ok(format!(
+        r#"<div class="card"><h2>Stale: chase these</h2>{}</div>"#,
+        table(&MESSAGE_HEADERS, &message_rows(&rows))
+    ))
+}
+
+/// The newest failed messages of every failure status, with the code's meaning.
+fn failures(app: &App) -> Result<String, ApiError> {
+    let mut all = Vec::new();
+    for s in FAILURES {
+        all.extend(list(
+            app,
+            MessageFilter {
+                status: Some(s.into()),
+                limit: 10,
+                ..MessageFilter::default()
+            },
+        )?);
+    }
+    all.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
+    all.truncate(15);
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|m| {
+            let code = m["latest_status_code"].as_i64().unwrap_or(-1);
+            let mut row = message_rows(std::slice::from_ref(m)).remove(0);
+            row.insert(4, esc(code_meaning(code)));
+            row
+        })
+        .collect();
+    Ok(format!(
+        r#"<div class="card"><h2>Recent failures</h2>{}</div>"#,
+        table(
+            &[
+                "ID",
+                "To",
+                "Status",
+                "Code",
+                "Meaning",
+                "Status at",
+                "Batch",
+                "Client ref"
+            ],
+            &rows
+        )
+    ))
+}
+
+fn quarantine(app: &App) -> Result<String, ApiError> {
+    let page = app.store.list_quarantine(10, None).map_err(unavailable)?;
+    let rows: Vec<Vec<String>> = page
+        .items
+        .iter()
+        .map(|q| {
+            let raw = q["raw"].as_str().or(q["raw_base64"].as_str()).unwrap_or("");
+            let raw: String = raw.chars().take(300).collect();
+            vec![
+                v(&q["id"]),
+                v(&q["received_at"]),
+                v(&q["reason"]),
+                format!("<pre>{}</pre>", esc(&raw)),
+            ]
+        })
+        .collect();
+    Ok(format!(
+        r#"<div class="card"><h2>Quarantine</h2><p class="muted">Authenticated bodies that could not be used; retry with <code>POST /api/quarantine/ID/retry</code> after an upgrade.</p>{}</div>"#,
+        table(&["ID", "Received", "Reason", "Body"], &rows)
+    ))
+}
+
+/// Which configured secret verified callbacks, and when last (rotation).
+fn secrets(app: &App) -> String {
+    let used = app.metrics.secret_use();
+    let rows: Vec<Vec<String>> = (0..app.callback_auth.hmac_secrets.len())
+        .map(|i| {
+            let (n, last) = used.get(&i).copied().unwrap_or((0, 0));
+            let last = if n == 0 {
+                "not since start".to_string()
+            } else {
+                format_rfc3339(last)
+            };
+            vec![
+                format!("#{i}{}", if i == 0 { " (newest)" } else { "" }),
+                n.to_string(),
+                esc(&last),
+            ]
+        })
+        .collect();
+    format!(
+        r#"<div class="card"><h2>Callback secrets</h2><p class="muted">In the order configured. A secret not used for a while can be retired.</p>{}</div>"#,
+        table(&["Secret", "Callbacks verified", "Last used"], &rows)
+    )
+}
+
+/// `GET /ui/search?q=`: a phone number (digits rule), batch id or client
+/// reference.
+fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
+    let q = req.query_param("q").unwrap_or("").trim().to_string();
+    let mut found: Vec<Value> = Vec::new();
+    if !q.is_empty() {
+        let digits = crate::store::phone::digits(&q);
+        let looks_like_number = !digits.is_empty()
+            && q.chars()
+                .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+        if looks_like_number {
+            found.extend(list(
+                app,
+                MessageFilter {
+                    to: Some(digits),
+                    limit: 100,
+                    ..MessageFilter::default()
+                },
+            )?);
+        }
+        found.extend(list(
+            app,
+            MessageFilter {
+                batch_id: Some(q.clone()),
+                limit: 100,
+                ..MessageFilter::default()
+            },
+        )?);
+        found.extend(list(
+            app,
+            MessageFilter {
+                client_reference: Some(q.clone()),
+                limit: 100,
+                ..MessageFilter::default()
+            },
+        )?);
+        found.sort_by_key(|m| std::cmp::Reverse(m["id"].as_u64()));
+        found.dedup_by_key(|m| m["id"].as_u64());
+    }
+    let body = format!(
+        r#"<h1>Search: {}</h1><div class="card">{}</div>"#,
+        esc(&q),
+        table(&MESSAGE_HEADERS, &message_rows(&found))
+    );
+    Ok(html_reply(200, html::page("Search", &q, &body)))
+}
+
+fn message(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
+    let id: u64 = raw_id
+        .parse()
+        .map_err(|_| ApiError::BadRequest("message id is not a number".into()))?;
+    let Some(m) = app.store.message(id).map_err(unavailable)? else {
+        return Err(ApiError::NotFound);
+    };
+    let batch = m["batch_id"].as_str().unwrap_or("");
+    let facts: Vec<Vec<String>> = [
+        ("To", v(&m["to"])),
+        (
+            "Batch",
+            format!(r#"<a href="/ui/batches/{}">{}</a>"#, url(batch), esc(batch)),
+        ),
+        ("Client reference", v(&m["client_reference"])),
+        ("Body", v(&m["body"])),
+        (
+            "Latest status",
+            format!(
+                "{} (code {})",
+                status(&m["latest_status"]),
+                v(&m["latest_status_code"])
+            ),
+        ),
+        ("Status at", v(&m["latest_status_at"])),
+        ("Conflicting finals", v(&m["status_conflict"])),
+        (
+            "Registered",
+            if m["discovered"] == true {
+                "no (discovered from a callback)".into()
+            } else {
+                v(&m["registered_at"])
+            },
+        ),
+        ("Created", v(&m["created_at"])),
+    ]
+    .into_iter()
+    .map(|(k, val)| vec![esc(k), val])
+    .collect();
+    let history: Vec<Vec<String>> = m["status_updates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            let code = u["code"].as_i64().unwrap_or(-1);
+            vec![
+                v(&u["at"]),
+                status(&u["status"]),
+                v(&u["code"]),
+                esc(code_meaning(code)),
+                v(&u["source"]),
+                v(&u["received_at"]),
+            ]
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Message {id}</h1><div class="card">{}</div><div class="card"><h2>History (oldest first)</h2>{}</div>"#,
+        table(&["", ""], &facts),
+        table(
+            &["At", "Status", "Code", "Meaning", "Source", "Received"],
+            &history
+        )
+    );
+    Ok(html_reply(
+        200,
+        html::page(&format!("Message {id}"), "", &body),
+    ))
+}
+
+fn batch(app: &App, batch_id: &str) -> Result<Reply, ApiError> {
+    let Some(b) = app.store.batch(batch_id).map_err(unavailable)? else {
+        return Err(ApiError::NotFound);
+    };
+    let counts: Vec<Vec<String>> = b["counts"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(s, n)| vec![status(&Value::String(s.clone())), v(n)])
+        .collect();
+    let messages = b["messages"].as_array().cloned().unwrap_or_default();
+    let reports: Vec<Vec<String>> = b["batch_reports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            vec![
+                v(&r["received_at"]),
+                v(&r["type"]),
+                format!("<pre>{}</pre>", esc(&r["statuses"].to_string())),
+            ]
+        })
+        .collect();
+    let body = format!(
+        r#"<h1>Batch {}</h1><div class="grid"><div class="card"><h2>By latest status</h2>{}</div><div class="card"><h2>Batch-level reports</h2>{}</div></div><div class="card"><h2>Messages ({})</h2>{}</div>"#,
+        esc(batch_id),
+        table(&["Status", "Messages"], &counts),
+        table(&["Received", "Type", "Statuses"], &reports),
+        messages.len(),
+        table(&MESSAGE_HEADERS, &message_rows(&messages))
+    );
+    Ok(html_reply(
+        200,
+        html::page(&format!("Batch {batch_id}"), batch_id, &body),
+    ))
+}
