@@ -518,3 +518,48 @@ fn stats_count_and_time() {
     assert_eq!(s["time_to_delivered"]["messages"], 1);
     assert_eq!(s["stale"]["count"], 1);
 }
+
+/// A file written by a newer version is refused, and left as it was.
+#[test]
+fn newer_schema_is_refused_without_touching_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.redb");
+    {
+        let store = Store::open(&path).unwrap();
+        register(&store, "+1555", "B1", None);
+    }
+    {
+        let db = redb::Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(tables::META)
+            .unwrap()
+            .insert(tables::META_SCHEMA, 99)
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    match Store::open(&path) {
+        Err(StoreError::NewerSchema {
+            found: 99,
+            supported,
+        }) => assert_eq!(supported, tables::SCHEMA_VERSION),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Untouched: still the newer version's file, its data intact.
+    let db = redb::Database::create(&path).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let schema = txn
+        .open_table(tables::META)
+        .unwrap()
+        .get(tables::META_SCHEMA)
+        .unwrap()
+        .unwrap()
+        .value();
+    assert_eq!(schema, 99);
+    assert!(
+        txn.open_table(tables::MESSAGES)
+            .unwrap()
+            .get(1)
+            .unwrap()
+            .is_some()
+    );
+}

@@ -606,6 +606,12 @@ fn backup_restores_into_a_new_daemon() {
     assert!(out.contains("backup written"));
     let (ok, _, err) = cli(&d, &listen, &["backup", "--to", "copy.redb"]);
     assert!(!ok && err.contains("already exists"), "{err}");
+    // The same with the daemon stopped: the CLI copies the file itself.
+    let mut d = d;
+    assert!(d.terminate().success());
+    let (ok, _, err) = cli(&d, &listen, &["backup", "--to", "copy-offline.redb"]);
+    assert!(ok, "{err}");
+    let d = d.restart_stopped();
     let restored = Daemon::with_env(&[
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
         ("SINCH_DLR_API_TOKEN", TOKEN),
@@ -613,6 +619,13 @@ fn backup_restores_into_a_new_daemon() {
     let mut restored = restored;
     assert!(restored.terminate().success());
     std::fs::copy(d.path().join("copy.redb"), restored.path().join("dlr.redb")).unwrap();
+    let offline = sinch_dlr::store::Store::open(&d.path().join("copy-offline.redb")).unwrap();
+    assert!(offline.check().unwrap().is_empty());
+    assert_eq!(
+        offline.message(1).unwrap().unwrap(),
+        d.get("/api/messages/1").json()
+    );
+    drop(offline);
     let restored = restored.restart_stopped();
     for q in [
         "/api/messages",

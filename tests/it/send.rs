@@ -469,6 +469,38 @@ fn background_reconciliation_and_cli() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("checked"), "{text}");
+    // With the daemon stopped, the CLI runs the pass on the file itself.
+    let mut d = d;
+    d.post_api(
+        "/api/messages",
+        &json!({"to": "+15551230008", "batch_id": BATCH}),
+    );
+    let listen = d.addr.to_string();
+    assert!(d.terminate().success());
+    let out = binary(d.path())
+        .args([
+            "reconcile",
+            "--batch",
+            BATCH,
+            "--listen",
+            &listen,
+            "--db",
+            "dlr.redb",
+        ])
+        .envs([
+            ("SINCH_SERVICE_PLAN_ID", PLAN),
+            ("SINCH_API_TOKEN", SINCH_TOKEN),
+            ("SINCH_API_BASE_URL", fake.url.as_str()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("now Expired"), "{text}");
 }
 
 #[test]
