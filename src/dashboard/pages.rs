@@ -123,10 +123,12 @@ fn kpis(period: &Value, stats: &Value, hours: i64) -> String {
         "–".into()
     };
     let t = &stats["time_to_delivered"];
+    // Funnel and chart look at the newest 100,000 messages of the period.
+    let capped = if period["capped"] == true { r#"+ <span class="muted">(newest sampled)</span>"# } else { "" };
     let secs = |v: &Value| v.as_f64().map_or("–".to_string(), |s| format!("{s:.1} s"));
     format!(
         r#"<div class="grid">
-<div class="card"><div class="muted">Messages, last {hours} h</div><div class="kpi">{total}</div></div>
+<div class="card"><div class="muted">Messages, last {hours} h</div><div class="kpi">{total}{capped}</div></div>
 <div class="card"><div class="muted">Delivered rate (of final)</div><div class="kpi">{rate}</div></div>
 <div class="card"><div class="muted">Time to Delivered, median / p95</div><div class="kpi">{} / {}</div></div>
 <div class="card"><div class="muted">Stale (no final status after {} h)</div><div class="kpi">{}</div></div></div>"#,
