@@ -124,7 +124,11 @@ fn kpis(period: &Value, stats: &Value, hours: i64) -> String {
     };
     let t = &stats["time_to_delivered"];
     // Funnel and chart look at the newest 100,000 messages of the period.
-    let capped = if period["capped"] == true { r#"+ <span class="muted">(newest sampled)</span>"# } else { "" };
+    let capped = if period["capped"] == true {
+        r#"+ <span class="muted">(newest sampled)</span>"#
+    } else {
+        ""
+    };
     let secs = |v: &Value| v.as_f64().map_or("–".to_string(), |s| format!("{s:.1} s"));
     format!(
         r#"<div class="grid">
@@ -292,32 +296,32 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
         let looks_like_number = !digits.is_empty()
             && q.chars()
                 .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+        // Each reading of the query is one indexed list; the union is shown.
+        let mut filters = vec![
+            MessageFilter {
+                batch_id: Some(q.clone()),
+                ..MessageFilter::default()
+            },
+            MessageFilter {
+                client_reference: Some(q.clone()),
+                ..MessageFilter::default()
+            },
+        ];
         if looks_like_number {
+            filters.push(MessageFilter {
+                to: Some(digits),
+                ..MessageFilter::default()
+            });
+        }
+        for filter in filters {
             found.extend(list(
                 app,
                 MessageFilter {
-                    to: Some(digits),
                     limit: 100,
-                    ..MessageFilter::default()
+                    ..filter
                 },
             )?);
         }
-        found.extend(list(
-            app,
-            MessageFilter {
-                batch_id: Some(q.clone()),
-                limit: 100,
-                ..MessageFilter::default()
-            },
-        )?);
-        found.extend(list(
-            app,
-            MessageFilter {
-                client_reference: Some(q.clone()),
-                limit: 100,
-                ..MessageFilter::default()
-            },
-        )?);
         found.sort_by_key(|m| std::cmp::Reverse(m["id"].as_u64()));
         found.dedup_by_key(|m| m["id"].as_u64());
     }

@@ -143,15 +143,7 @@ fn sigkill_never_loses_an_acknowledged_callback() {
         all_acked.push(format!("2{round}0000001"));
         // Indexes consistent: stop cleanly, check the file, start again.
         assert!(d.terminate().success());
-        let out = binary(d.path())
-            .args(["check-db", "--db", "dlr.redb"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "round {round}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        d.assert_consistent();
         d = d.restart_stopped();
     }
     eprintln!(

@@ -119,13 +119,5 @@ fn full_disk_gives_503_then_recovers_without_loss() {
         "{log}"
     );
     assert!(d.terminate().success());
-    let out = binary(d.path())
-        .args(["check-db", "--db", "dlr.redb"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    d.assert_consistent();
 }

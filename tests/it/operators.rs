@@ -507,16 +507,7 @@ fn retention_removes_exactly_what_is_older() {
     let metrics = d.request("GET", "/metrics", &[], b"").text();
     assert!(!metrics.contains("sinch_dlr_pruned_total 0\n"), "{metrics}");
     assert!(d.terminate().success());
-    let out = binary(d.path())
-        .args(["check-db", "--db", "dlr.redb"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 problem(s)"));
+    d.assert_consistent();
 }
 
 /// Runs a CLI command in the daemon's directory.

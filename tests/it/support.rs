@@ -137,6 +137,20 @@ impl Daemon {
         wait_with_deadline(&mut child, Duration::from_secs(20))
     }
 
+    /// Runs `sinch-dlr check-db` on the file (the daemon must be stopped)
+    /// and fails the test on any inconsistency.
+    pub fn assert_consistent(&self) {
+        let out = binary(self.path())
+            .args(["check-db", "--db", "dlr.redb"])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && report.contains("0 problem(s)"),
+            "check-db: {report}"
+        );
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn kill(&mut self) {
         let mut child = self.child.take().expect("daemon running");
