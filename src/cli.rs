@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::config::{Raw, VARIABLES};
+use crate::outbound::SendInput;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -11,7 +12,8 @@ pub enum Command {
     CheckConfig,
     CheckDb,
     Sign(SignArgs),
-    Send(SendArgs),
+    /// `send`: the same request `POST /api/messages/send` takes.
+    Send(SendInput),
     Reconcile {
         batch: Option<String>,
     },
@@ -46,16 +48,6 @@ pub struct SignArgs {
     pub url: Option<String>,
     pub nonce: Option<String>,
     pub timestamp: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SendArgs {
-    pub to: Vec<String>,
-    pub body: Option<String>,
-    pub from: Option<String>,
-    pub client_reference: Option<String>,
-    pub delivery_report: Option<String>,
-    pub callback_url: Option<String>,
 }
 
 /// The parsed command line.
@@ -254,7 +246,7 @@ fn command(
             nonce: last("--nonce"),
             timestamp: last("--timestamp"),
         }),
-        "send" => Command::Send(SendArgs {
+        "send" => Command::Send(SendInput {
             to: flags
                 .iter()
                 .filter(|(f, _)| f == "--to")

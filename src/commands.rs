@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
-use crate::cli::SendArgs;
 use crate::config::Config;
 use crate::format;
 use crate::http::percent_encode;
+use crate::outbound::SendInput;
 use crate::remote::Target;
 
 /// Connects, runs `f`, and always lets a local writer close the file.
@@ -34,15 +34,8 @@ fn query_string(params: &[(String, String)]) -> String {
     }
 }
 
-pub fn send(config: &Config, args: &SendArgs) -> Result<(), String> {
-    let body = json!({
-        "to": args.to,
-        "body": args.body,
-        "from": args.from,
-        "client_reference": args.client_reference,
-        "delivery_report": args.delivery_report,
-        "callback_url": args.callback_url,
-    });
+pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
+    let body = serde_json::to_value(input).expect("plain data serialises");
     let result = with_target(config, |t| {
         t.call("POST", "/api/messages/send", Some(&body))?.json()
     })?;

@@ -43,10 +43,12 @@ impl Answer {
     /// The body as a stream; an error status becomes `Err`.
     pub fn stream(self) -> Result<Box<dyn Read + Send>, String> {
         if (200..300).contains(&self.status) {
-            Ok(self.body)
-        } else {
-            self.json()
-                .map(|_| unreachable!("an error status is never Ok"))
+            return Ok(self.body);
+        }
+        // json() turns an error status into its message.
+        match self.json() {
+            Err(e) => Err(e),
+            Ok(_) => unreachable!("json() is Ok only for a 2xx status"),
         }
     }
 }

@@ -82,18 +82,22 @@ fn time_range<'a>(
 pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreError> {
     let (lo, hi) = bounds(f.since, f.until, f.cursor);
     let table = txn.open_table(MESSAGES)?;
-    let keys: Box<dyn Iterator<Item = Result<(i64, u64), StoreError>>> =
-        if let Some(b) = &f.batch_id {
-            Box::new(batch_keys(txn, b, lo, hi)?.into_iter().map(Ok))
-        } else if let Some(to) = &f.to {
-            keyed_range(txn, BY_RECIPIENT, to, lo, hi)?
-        } else if let Some(r) = &f.client_reference {
-            keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
-        } else if let Some(s) = &f.status {
-            keyed_range(txn, BY_LATEST_STATUS, s, lo, hi)?
-        } else {
-            time_range(txn, BY_CREATED, lo, hi)?
-        };
+    let keys: Keys = if let Some(b) = &f.batch_id {
+        Box::new(batch_keys(txn, b, lo, hi)?.into_iter().map(Ok))
+    } else if let Some(to) = &f.to {
+        keyed_range(txn, BY_RECIPIENT, to, lo, hi)?
+    } else if let Some(r) = &f.client_reference {
+        keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
+    } else if let Some(s) = &f.status {
+        keyed_range(txn, BY_LATEST_STATUS, s, lo, hi)?
+    } else {
+        time_range(txn, BY_CREATED, lo, hi)?
+    };
+    // Opened once per page, not once per message.
+    let updates = f
+        .with_history
+        .then(|| txn.open_table(STATUS_UPDATES))
+        .transpose()?;
     let load = |id: u64| -> Result<Option<Value>, StoreError> {
         let Some(row) = table.get(id)? else {
             return Ok(None);
@@ -102,11 +106,10 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreE
         if !matches(&m, f) {
             return Ok(None);
         }
-        if f.with_history {
-            let updates = super::read::updates_of(&txn.open_table(STATUS_UPDATES)?, m.id)?;
-            return Ok(Some(message_json(&m, &updates)));
-        }
-        Ok(Some(summary_json(&m)))
+        Ok(Some(match &updates {
+            Some(t) => message_json(&m, &super::read::updates_of(t, m.id)?),
+            None => summary_json(&m),
+        }))
     };
     page(keys, f.limit, load)
 }
