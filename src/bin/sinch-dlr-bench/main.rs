@@ -8,6 +8,11 @@
 mod load;
 mod proc;
 
+/// The daemon's allocator, so the no-op baseline and the load generator run
+/// on the same one as the server they are compared with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
