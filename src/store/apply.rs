@@ -6,7 +6,8 @@
 //!   intermediate one, two different finals mark a conflict;
 //! * every index row is written with its record.
 
-use redb::{ReadableTable, Table, WriteTransaction};
+use redb::{Key, ReadableTable, Table, TableDefinition, Value, WriteTransaction};
+use std::collections::BTreeMap;
 
 use super::record::*;
 use super::tables::*;
@@ -14,27 +15,56 @@ use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, r
 use crate::clock::{Micros, now_micros};
 use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, is_final};
 
-type Index3<'t> = Table<'t, (&'static str, i64, u64), ()>;
+type Index3 = (&'static str, i64, u64);
 
-/// Every table, opened once per group.
+/// One group's view of every table. Tables open on first use, so a commit
+/// only carries the tables its group touched (each open table costs the
+/// commit work even when unchanged). Running counts are summed here and
+/// written to META once per group by `finish`.
 pub struct Tx<'t> {
-    pub(super) messages: Table<'t, u64, &'static [u8]>,
-    pub(super) updates: Table<'t, (u64, u32), &'static [u8]>,
-    pub(super) by_batch_recipient: Table<'t, (&'static str, &'static str), u64>,
-    pub(super) by_created: Table<'t, (i64, u64), ()>,
-    pub(super) by_client_reference: Index3<'t>,
-    pub(super) by_recipient: Index3<'t>,
-    pub(super) by_latest_status: Index3<'t>,
-    pub(super) by_pending: Table<'t, (i64, u64), ()>,
-    pub(super) batch_reports: Table<'t, (&'static str, u64), &'static [u8]>,
-    pub(super) batch_reports_by_time: Table<'t, (i64, u64), &'static str>,
-    pub(super) inbound: Table<'t, u64, &'static [u8]>,
-    pub(super) inbound_by_sinch_id: Table<'t, &'static str, u64>,
-    pub(super) inbound_by_time: Table<'t, (i64, u64), ()>,
-    pub(super) inbound_by_from: Index3<'t>,
-    pub(super) inbound_by_to: Index3<'t>,
-    pub(super) quarantine: Table<'t, u64, &'static [u8]>,
-    pub(super) meta: Table<'t, &'static str, u64>,
+    pub(super) messages: Lazy<'t, u64, &'static [u8]>,
+    pub(super) updates: Lazy<'t, (u64, u32), &'static [u8]>,
+    pub(super) by_batch_recipient: Lazy<'t, (&'static str, &'static str), u64>,
+    pub(super) by_created: Lazy<'t, (i64, u64), ()>,
+    pub(super) by_client_reference: Lazy<'t, Index3, ()>,
+    pub(super) by_recipient: Lazy<'t, Index3, ()>,
+    pub(super) by_latest_status: Lazy<'t, Index3, ()>,
+    pub(super) by_pending: Lazy<'t, (i64, u64), ()>,
+    pub(super) batch_reports: Lazy<'t, (&'static str, u64), &'static [u8]>,
+    pub(super) batch_reports_by_time: Lazy<'t, (i64, u64), &'static str>,
+    pub(super) inbound: Lazy<'t, u64, &'static [u8]>,
+    pub(super) inbound_by_sinch_id: Lazy<'t, &'static str, u64>,
+    pub(super) inbound_by_time: Lazy<'t, (i64, u64), ()>,
+    pub(super) inbound_by_from: Lazy<'t, Index3, ()>,
+    pub(super) inbound_by_to: Lazy<'t, Index3, ()>,
+    pub(super) quarantine: Lazy<'t, u64, &'static [u8]>,
+    pub(super) meta: Lazy<'t, &'static str, u64>,
+    /// Count deltas of this group, by META key (see `count`).
+    counts: BTreeMap<String, i64>,
+}
+
+/// A table of the group's transaction, opened the first time it is used.
+pub struct Lazy<'t, K: Key + 'static, V: Value + 'static> {
+    txn: &'t WriteTransaction,
+    definition: TableDefinition<'static, K, V>,
+    table: Option<Table<'t, K, V>>,
+}
+
+impl<'t, K: Key + 'static, V: Value + 'static> Lazy<'t, K, V> {
+    fn new(txn: &'t WriteTransaction, definition: TableDefinition<'static, K, V>) -> Self {
+        Lazy {
+            txn,
+            definition,
+            table: None,
+        }
+    }
+
+    pub fn open(&mut self) -> Result<&mut Table<'t, K, V>, StoreError> {
+        if self.table.is_none() {
+            self.table = Some(self.txn.open_table(self.definition)?);
+        }
+        Ok(self.table.as_mut().expect("opened above"))
+    }
 }
 
 /// A status update about to be added to a message.
@@ -51,26 +81,43 @@ struct NewUpdate<'a> {
 }
 
 impl<'t> Tx<'t> {
-    pub fn open(txn: &'t WriteTransaction) -> Result<Tx<'t>, StoreError> {
-        Ok(Tx {
-            messages: txn.open_table(MESSAGES)?,
-            updates: txn.open_table(STATUS_UPDATES)?,
-            by_batch_recipient: txn.open_table(BY_BATCH_RECIPIENT)?,
-            by_created: txn.open_table(BY_CREATED)?,
-            by_client_reference: txn.open_table(BY_CLIENT_REFERENCE)?,
-            by_recipient: txn.open_table(BY_RECIPIENT)?,
-            by_latest_status: txn.open_table(BY_LATEST_STATUS)?,
-            by_pending: txn.open_table(BY_PENDING)?,
-            batch_reports: txn.open_table(BATCH_REPORTS)?,
-            batch_reports_by_time: txn.open_table(BATCH_REPORTS_BY_TIME)?,
-            inbound: txn.open_table(INBOUND)?,
-            inbound_by_sinch_id: txn.open_table(INBOUND_BY_SINCH_ID)?,
-            inbound_by_time: txn.open_table(INBOUND_BY_TIME)?,
-            inbound_by_from: txn.open_table(INBOUND_BY_FROM)?,
-            inbound_by_to: txn.open_table(INBOUND_BY_TO)?,
-            quarantine: txn.open_table(QUARANTINE)?,
-            meta: txn.open_table(META)?,
-        })
+    pub fn new(txn: &'t WriteTransaction) -> Tx<'t> {
+        Tx {
+            messages: Lazy::new(txn, MESSAGES),
+            updates: Lazy::new(txn, STATUS_UPDATES),
+            by_batch_recipient: Lazy::new(txn, BY_BATCH_RECIPIENT),
+            by_created: Lazy::new(txn, BY_CREATED),
+            by_client_reference: Lazy::new(txn, BY_CLIENT_REFERENCE),
+            by_recipient: Lazy::new(txn, BY_RECIPIENT),
+            by_latest_status: Lazy::new(txn, BY_LATEST_STATUS),
+            by_pending: Lazy::new(txn, BY_PENDING),
+            batch_reports: Lazy::new(txn, BATCH_REPORTS),
+            batch_reports_by_time: Lazy::new(txn, BATCH_REPORTS_BY_TIME),
+            inbound: Lazy::new(txn, INBOUND),
+            inbound_by_sinch_id: Lazy::new(txn, INBOUND_BY_SINCH_ID),
+            inbound_by_time: Lazy::new(txn, INBOUND_BY_TIME),
+            inbound_by_from: Lazy::new(txn, INBOUND_BY_FROM),
+            inbound_by_to: Lazy::new(txn, INBOUND_BY_TO),
+            quarantine: Lazy::new(txn, QUARANTINE),
+            meta: Lazy::new(txn, META),
+            counts: BTreeMap::new(),
+        }
+    }
+
+    /// Writes the group's count changes; call once, after the last op.
+    pub fn finish(mut self) -> Result<(), StoreError> {
+        for (key, delta) in std::mem::take(&mut self.counts) {
+            if delta == 0 {
+                continue;
+            }
+            let meta = self.meta.open()?;
+            let now = meta.get(key.as_str())?.map_or(0, |v| v.value());
+            match now.saturating_add_signed(delta) {
+                0 => meta.remove(key.as_str())?,
+                next => meta.insert(key.as_str(), next)?,
+            };
+        }
+        Ok(())
     }
 
     pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
@@ -116,8 +163,8 @@ impl<'t> Tx<'t> {
     }
 
     fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
-        let id = self.meta.get(counter)?.map_or(1, |v| v.value());
-        self.meta.insert(counter, id + 1)?;
+        let id = self.meta.open()?.get(counter)?.map_or(1, |v| v.value());
+        self.meta.open()?.insert(counter, id + 1)?;
         Ok(id)
     }
 
@@ -139,7 +186,7 @@ impl<'t> Tx<'t> {
         m.sent_at = m.sent_at.or(r.sent_at);
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
         self.save(&m)?;
-        let updates = read::updates_of(&self.updates, m.id)?;
+        let updates = read::updates_of(self.updates.open()?, m.id)?;
         Ok((created, message_json(&m, &updates)))
     }
 
@@ -222,9 +269,9 @@ impl<'t> Tx<'t> {
             received_at,
             raw,
         };
-        self.batch_reports
+        self.batch_reports.open()?
             .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
-        self.batch_reports_by_time
+        self.batch_reports_by_time.open()?
             .insert((received_at, id), b.batch_id.as_str())?;
         for s in &b.statuses {
             for recipient in s.recipients.iter().flatten() {
@@ -248,9 +295,10 @@ impl<'t> Tx<'t> {
         Ok(CallbackResult::Stored)
     }
 
-    fn batch_report_exists(&self, batch_id: &str, raw: &str) -> Result<bool, StoreError> {
+    fn batch_report_exists(&mut self, batch_id: &str, raw: &str) -> Result<bool, StoreError> {
         for row in self
             .batch_reports
+            .open()?
             .range((batch_id, 0)..=(batch_id, u64::MAX))?
         {
             let record: BatchReportRecord = decode("batch_reports", row?.1.value())?;
@@ -269,6 +317,7 @@ impl<'t> Tx<'t> {
     ) -> Result<CallbackResult, StoreError> {
         if self
             .inbound_by_sinch_id
+            .open()?
             .get(mo.sinch_id.as_str())?
             .is_some()
         {
@@ -290,12 +339,12 @@ impl<'t> Tx<'t> {
             stored_at: received_at,
             raw: String::from_utf8_lossy(raw).into_owned(),
         };
-        self.inbound.insert(id, encode(&record).as_slice())?;
-        self.inbound_by_sinch_id.insert(mo.sinch_id.as_str(), id)?;
-        self.inbound_by_time.insert((received_at, id), ())?;
-        self.inbound_by_from
+        self.inbound.open()?.insert(id, encode(&record).as_slice())?;
+        self.inbound_by_sinch_id.open()?.insert(mo.sinch_id.as_str(), id)?;
+        self.inbound_by_time.open()?.insert((received_at, id), ())?;
+        self.inbound_by_from.open()?
             .insert((phone::digits(&mo.from).as_str(), received_at, id), ())?;
-        self.inbound_by_to
+        self.inbound_by_to.open()?
             .insert((phone::digits(&mo.to).as_str(), received_at, id), ())?;
         Ok(CallbackResult::Stored)
     }
@@ -325,23 +374,24 @@ impl<'t> Tx<'t> {
             raw: text,
             raw_base64: b64,
         };
-        self.quarantine.insert(id, encode(&record).as_slice())?;
+        self.quarantine.open()?.insert(id, encode(&record).as_slice())?;
         Ok(())
     }
 
     fn find(
-        &self,
+        &mut self,
         batch_id: &str,
         recipient_digits: &str,
     ) -> Result<Option<MessageRecord>, StoreError> {
         let Some(id) = self
             .by_batch_recipient
+            .open()?
             .get((batch_id, recipient_digits))?
             .map(|v| v.value())
         else {
             return Ok(None);
         };
-        let row = self.messages.get(id)?.ok_or_else(|| {
+        let row = self.messages.open()?.get(id)?.ok_or_else(|| {
             StoreError::Corrupt(format!("by_batch_recipient points at missing message {id}"))
         })?;
         decode("messages", row.value()).map(Some)
@@ -368,12 +418,12 @@ impl<'t> Tx<'t> {
     ) -> Result<MessageRecord, StoreError> {
         let id = self.next_id(NEXT_MESSAGE_ID)?;
         let recipient = phone::digits(to);
-        self.by_batch_recipient
+        self.by_batch_recipient.open()?
             .insert((batch_id, recipient.as_str()), id)?;
-        self.by_created.insert((now, id), ())?;
-        self.by_recipient
+        self.by_created.open()?.insert((now, id), ())?;
+        self.by_recipient.open()?
             .insert((recipient.as_str(), now, id), ())?;
-        self.by_pending.insert((now, id), ())?;
+        self.by_pending.open()?.insert((now, id), ())?;
         self.count(&status_key(None), 1)?;
         self.count(MESSAGE_COUNT, 1)?;
         Ok(MessageRecord {
@@ -401,7 +451,7 @@ impl<'t> Tx<'t> {
         reference: Option<&str>,
     ) -> Result<(), StoreError> {
         if let (None, Some(r)) = (&m.client_reference, reference) {
-            self.by_client_reference
+            self.by_client_reference.open()?
                 .insert((r, m.created_at, m.id), ())?;
             m.client_reference = Some(r.to_string());
         }
@@ -426,7 +476,7 @@ impl<'t> Tx<'t> {
             raw: u.raw,
             batch_report_id: u.batch_report_id,
         };
-        self.updates
+        self.updates.open()?
             .insert((m.id, seq), encode(&record).as_slice())?;
         m.update_count = seq;
         m.first_at = Some(m.first_at.map_or(u.at, |f| f.min(u.at)));
@@ -450,32 +500,31 @@ impl<'t> Tx<'t> {
     fn move_latest(&mut self, m: &MessageRecord, new: &Latest) -> Result<(), StoreError> {
         let old = m.latest.as_ref().map(|l| l.status.as_str());
         if let Some(old) = old {
-            self.by_latest_status.remove((old, m.created_at, m.id))?;
+            self.by_latest_status.open()?.remove((old, m.created_at, m.id))?;
         }
-        self.by_latest_status
+        self.by_latest_status.open()?
             .insert((new.status.as_str(), m.created_at, m.id), ())?;
         if is_final(&new.status) {
             // No longer waiting; a no-op when it was final already.
-            self.by_pending.remove((m.created_at, m.id))?;
+            self.by_pending.open()?.remove((m.created_at, m.id))?;
         }
         self.count(&status_key(old), -1)?;
         self.count(&status_key(Some(&new.status)), 1)
     }
 
-    /// Adds `delta` to a running count in META.
+    /// Adds `delta` to a running count in META (written by `finish`).
     pub(super) fn count(&mut self, key: &str, delta: i64) -> Result<(), StoreError> {
-        let now = self.meta.get(key)?.map_or(0, |v| v.value());
-        let next = now.saturating_add_signed(delta);
-        if next == 0 {
-            self.meta.remove(key)?;
-        } else {
-            self.meta.insert(key, next)?;
+        match self.counts.get_mut(key) {
+            Some(d) => *d += delta,
+            None => {
+                self.counts.insert(key.to_string(), delta);
+            }
         }
         Ok(())
     }
 
     fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
-        self.messages.insert(m.id, encode(m).as_slice())?;
+        self.messages.open()?.insert(m.id, encode(m).as_slice())?;
         Ok(())
     }
 }

@@ -196,10 +196,13 @@ impl Store {
         let db = self.database()?;
         let txn = db.begin_write()?;
         let outcomes = {
-            let mut tx = apply::Tx::open(&txn)?;
-            ops.iter()
+            let mut tx = apply::Tx::new(&txn);
+            let outcomes = ops
+                .iter()
                 .map(|op| tx.apply(op))
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.finish()?;
+            outcomes
         };
         txn.commit()?;
         Ok(outcomes)

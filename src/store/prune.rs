@@ -41,30 +41,31 @@ impl Tx<'_> {
     fn prune_messages(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
         let keys: Vec<(i64, u64)> = self
             .by_created
+            .open()?
             .range(..(before, 0))?
             .take(limit)
             .map(|row| Ok::<_, StoreError>(row?.0.value()))
             .collect::<Result<_, _>>()?;
         for (t, id) in &keys {
-            let Some(row) = self.messages.remove(id)? else {
+            let Some(row) = self.messages.open()?.remove(id)? else {
                 continue;
             };
             let m: MessageRecord = decode("messages", row.value())?;
             drop(row);
             for seq in 1..=m.update_count {
-                self.updates.remove((m.id, seq))?;
+                self.updates.open()?.remove((m.id, seq))?;
             }
-            self.by_batch_recipient
+            self.by_batch_recipient.open()?
                 .remove((m.batch_id.as_str(), m.recipient.as_str()))?;
-            self.by_created.remove((*t, *id))?;
-            self.by_recipient.remove((m.recipient.as_str(), *t, *id))?;
-            self.by_pending.remove((*t, *id))?;
+            self.by_created.open()?.remove((*t, *id))?;
+            self.by_recipient.open()?.remove((m.recipient.as_str(), *t, *id))?;
+            self.by_pending.open()?.remove((*t, *id))?;
             if let Some(r) = &m.client_reference {
-                self.by_client_reference.remove((r.as_str(), *t, *id))?;
+                self.by_client_reference.open()?.remove((r.as_str(), *t, *id))?;
             }
             let latest = m.latest.as_ref().map(|l| l.status.as_str());
             if let Some(s) = latest {
-                self.by_latest_status.remove((s, *t, *id))?;
+                self.by_latest_status.open()?.remove((s, *t, *id))?;
             }
             self.count(&status_key(latest), -1)?;
             self.count(MESSAGE_COUNT, -1)?;
@@ -75,21 +76,22 @@ impl Tx<'_> {
     fn prune_inbound(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
         let keys: Vec<(i64, u64)> = self
             .inbound_by_time
+            .open()?
             .range(..(before, 0))?
             .take(limit)
             .map(|row| Ok::<_, StoreError>(row?.0.value()))
             .collect::<Result<_, _>>()?;
         for (t, id) in &keys {
-            self.inbound_by_time.remove((*t, *id))?;
-            let Some(row) = self.inbound.remove(id)? else {
+            self.inbound_by_time.open()?.remove((*t, *id))?;
+            let Some(row) = self.inbound.open()?.remove(id)? else {
                 continue;
             };
             let r: InboundRecord = decode("inbound", row.value())?;
             drop(row);
-            self.inbound_by_sinch_id.remove(r.sinch_id.as_str())?;
-            self.inbound_by_from
+            self.inbound_by_sinch_id.open()?.remove(r.sinch_id.as_str())?;
+            self.inbound_by_from.open()?
                 .remove((phone::digits(&r.from).as_str(), *t, *id))?;
-            self.inbound_by_to
+            self.inbound_by_to.open()?
                 .remove((phone::digits(&r.to).as_str(), *t, *id))?;
         }
         Ok(keys.len() as u64)
@@ -98,7 +100,7 @@ impl Tx<'_> {
     /// Quarantine ids grow with time, so the oldest come first.
     fn prune_quarantine(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
         let mut old = Vec::new();
-        for row in self.quarantine.iter()?.take(limit) {
+        for row in self.quarantine.open()?.iter()?.take(limit) {
             let (k, v) = row?;
             let r: QuarantineRecord = decode("quarantine", v.value())?;
             if r.received_at >= before {
@@ -107,7 +109,7 @@ impl Tx<'_> {
             old.push(k.value());
         }
         for id in &old {
-            self.quarantine.remove(id)?;
+            self.quarantine.open()?.remove(id)?;
         }
         Ok(old.len() as u64)
     }
@@ -115,6 +117,7 @@ impl Tx<'_> {
     fn prune_batch_reports(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
         let rows: Vec<((i64, u64), String)> = self
             .batch_reports_by_time
+            .open()?
             .range(..(before, 0))?
             .take(limit)
             .map(|row| {
@@ -123,8 +126,8 @@ impl Tx<'_> {
             })
             .collect::<Result<_, _>>()?;
         for ((t, id), batch) in &rows {
-            self.batch_reports_by_time.remove((*t, *id))?;
-            self.batch_reports.remove((batch.as_str(), *id))?;
+            self.batch_reports_by_time.open()?.remove((*t, *id))?;
+            self.batch_reports.open()?.remove((batch.as_str(), *id))?;
         }
         Ok(rows.len() as u64)
     }
@@ -136,7 +139,7 @@ impl Tx<'_> {
         &mut self,
         id: u64,
     ) -> Result<Option<Result<CallbackResult, String>>, StoreError> {
-        let Some(row) = self.quarantine.get(id)? else {
+        let Some(row) = self.quarantine.open()?.get(id)? else {
             return Ok(None);
         };
         let r: QuarantineRecord = decode("quarantine", row.value())?;
@@ -158,7 +161,7 @@ impl Tx<'_> {
             Ok(cb) => cb,
             Err(e) => return Ok(Some(Err(e.to_string()))),
         };
-        self.quarantine.remove(id)?;
+        self.quarantine.open()?.remove(id)?;
         self.callback(&callback, &raw, r.received_at)
             .map(|res| Some(Ok(res)))
     }

@@ -7,6 +7,7 @@
 
 mod load;
 mod proc;
+mod store;
 
 /// The daemon's allocator, so the no-op baseline and the load generator run
 /// on the same one as the server they are compared with.
@@ -34,6 +35,9 @@ struct Options {
     queries: bool,
     log_level: String,
     keep: bool,
+    /// `--store N`: only the store's write path (see store.rs).
+    store_only: Option<usize>,
+    group: usize,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -45,6 +49,8 @@ fn parse_args() -> Result<Options, String> {
         queries: false,
         log_level: "warn".into(),
         keep: false,
+        store_only: None,
+        group: 64,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -60,6 +66,8 @@ fn parse_args() -> Result<Options, String> {
             "--baseline" => o.baseline = true,
             "--queries" => o.queries = true,
             "--keep" => o.keep = true,
+            "--store" => o.store_only = Some(num("--store")?.max(1)),
+            "--group" => o.group = num("--group")?.max(1),
             "--log-level" => o.log_level = args.next().ok_or("--log-level needs a value")?,
             "--serve-noop" => {
                 serve_noop();
@@ -69,6 +77,7 @@ fn parse_args() -> Result<Options, String> {
                 println!(
                     "sinch-dlr-bench [--connections 64] [--messages 20000] [--baseline] [--queries]\n\
                      \x20               [--preload N] [--log-level warn] [--keep]\n\
+                     sinch-dlr-bench --store N [--group 64]   (the store's write path alone)\n\
                      Prints one JSON line per phase; exits 1 if the stored data does not verify."
                 );
                 std::process::exit(0);
@@ -99,6 +108,9 @@ fn main() -> ExitCode {
 
 fn run(o: &Options) -> Result<bool, String> {
     let dir = TempDir::new()?;
+    if let Some(n) = o.store_only {
+        return store::run(dir.path(), n, o.group).map(|()| true);
+    }
     let plan = Plan::new(o.messages, o.connections);
     let mut noop_rps = None;
     if o.baseline {

@@ -1,0 +1,70 @@
+//! `--store N [--group G]`: the write path alone, without HTTP, threads or
+//! the daemon: N messages registered, then their Dispatched and Delivered
+//! reports applied through `Store::apply_group`, G reports per commit. For
+//! profiling what one callback costs in the store, e.g. under
+//! `valgrind --tool=callgrind` (instruction counts repeat run to run, unlike
+//! times on a shared VM). Prints one JSON line.
+
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+use sinch_dlr::sinch::parse_callback;
+use sinch_dlr::store::{Registration, Store, WriteOp};
+
+pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
+    let store = Store::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
+    let registrations: Vec<_> = (0..n)
+        .map(|i| Registration {
+            to: format!("+{}", super::recipient_of(i)),
+            batch_id: super::batch_of(i),
+            body: None,
+            client_reference: Some("bench".into()),
+            sent_at: None,
+        })
+        .collect();
+    for chunk in registrations.chunks(1000) {
+        store
+            .apply_group(&[WriteOp::Register(chunk.to_vec())])
+            .map_err(|e| e.to_string())?;
+    }
+    let ops = callback_ops(n)?;
+    let started = Instant::now();
+    for chunk in ops.chunks(group.max(1)) {
+        store.apply_group(chunk).map_err(|e| e.to_string())?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({
+            "phase": "store",
+            "callbacks": ops.len(),
+            "group": group,
+            "commits": ops.len().div_ceil(group.max(1)),
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+            "us_per_callback": (seconds / ops.len() as f64 * 1e7).round() / 10.0,
+        })
+    );
+    Ok(())
+}
+
+/// Each message's Dispatched then Delivered, in message order.
+fn callback_ops(n: usize) -> Result<Vec<WriteOp>, String> {
+    let mut ops = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        for (status, code) in [("Dispatched", 401), ("Delivered", 0)] {
+            let raw = format!(
+                r#"{{"at":"2025-03-02T10:15:30.120Z","batch_id":"{}","code":{code},"recipient":"{}","status":"{status}","type":"recipient_delivery_report_sms"}}"#,
+                super::batch_of(i),
+                super::recipient_of(i)
+            );
+            let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
+            ops.push(WriteOp::Callback {
+                callback,
+                raw: raw.into_bytes(),
+                received_at: 1,
+            });
+        }
+    }
+    Ok(ops)
+}
