@@ -156,7 +156,7 @@ fn run(o: &Options) -> Result<bool, String> {
     report("callbacks", o.connections, &m, server.take_usage());
     if let Some(q) = queries {
         let qm = q.stop();
-        report("queries_during_callbacks", 1, &qm, (0.0, 0));
+        report("queries_during_callbacks", 1, &qm, Usage::default());
     }
     if let Some(base) = noop_rps {
         println!(
@@ -204,8 +204,8 @@ impl Drop for TempDir {
     }
 }
 
-fn report(phase: &str, connections: usize, m: &Measured, (cpu, rss): (f64, u64)) {
-    let line = json!({
+fn report(phase: &str, connections: usize, m: &Measured, usage: Usage) {
+    let mut line = json!({
         "phase": phase,
         "connections": connections,
         "requests": m.requests,
@@ -217,9 +217,14 @@ fn report(phase: &str, connections: usize, m: &Measured, (cpu, rss): (f64, u64))
         "p90_ms": round3(m.percentile_ms(0.90)),
         "p99_ms": round3(m.percentile_ms(0.99)),
         "max_ms": round3(m.percentile_ms(1.0)),
-        "server_cpu_seconds": round3(cpu),
-        "server_peak_rss_mib": (rss as f64 / 1048576.0 * 10.0).round() / 10.0,
+        "server_cpu_seconds": round3(usage.cpu),
+        "server_peak_rss_mib": (usage.rss as f64 / 1048576.0 * 10.0).round() / 10.0,
     });
+    if let Some((commits, writes)) = usage.commits {
+        // Group commit at work: how many writes shared each fsync.
+        line["commits"] = json!(commits);
+        line["writes_per_commit"] = json!((writes / commits.max(1.0) * 10.0).round() / 10.0);
+    }
     println!("{line}");
 }
 
@@ -322,11 +327,42 @@ fn signed(body: &[u8]) -> Vec<u8> {
     load::build("POST", "/api/sinchCallbacks", &headers, body)
 }
 
+/// What a phase cost the server: CPU seconds, peak RSS in bytes, and for
+/// the daemon (commits, writes committed) from its /metrics.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    cpu: f64,
+    rss: u64,
+    commits: Option<(f64, f64)>,
+}
+
+/// The daemon's running totals of group commits and the writes in them;
+/// None for a server without those metrics (the no-op baseline).
+fn commit_totals(addr: SocketAddr) -> Option<(f64, f64)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+    };
+    Some((
+        value("sinch_dlr_commit_group_size_count ")?,
+        value("sinch_dlr_commit_group_size_sum ")?,
+    ))
+}
+
 /// A server child process (the daemon or the no-op baseline).
 struct Server {
     child: Child,
     addr: SocketAddr,
-    last: (f64, u64),
+    last: Usage,
 }
 
 impl Server {
@@ -360,16 +396,28 @@ impl Server {
         Ok(Server {
             child,
             addr,
-            last: (0.0, 0),
+            last: Usage::default(),
         })
     }
 
-    /// CPU used since the last call, and peak RSS so far.
-    fn take_usage(&mut self) -> (f64, u64) {
+    /// CPU and commits since the last call, and peak RSS so far.
+    fn take_usage(&mut self) -> Usage {
         let (cpu, rss) = proc::usage(self.child.id());
-        let used = cpu - self.last.0;
-        self.last = (cpu, rss);
-        (used, rss)
+        let now = Usage {
+            cpu,
+            rss,
+            commits: commit_totals(self.addr),
+        };
+        let since = Usage {
+            cpu: cpu - self.last.cpu,
+            rss,
+            commits: now
+                .commits
+                .zip(self.last.commits.or(Some((0.0, 0.0))))
+                .map(|((c, w), (c0, w0))| (c - c0, w - w0)),
+        };
+        self.last = now;
+        since
     }
 
     fn stop(mut self) {
