@@ -269,9 +269,11 @@ impl<'t> Tx<'t> {
             received_at,
             raw,
         };
-        self.batch_reports.open()?
+        self.batch_reports
+            .open()?
             .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
-        self.batch_reports_by_time.open()?
+        self.batch_reports_by_time
+            .open()?
             .insert((received_at, id), b.batch_id.as_str())?;
         for s in &b.statuses {
             for recipient in s.recipients.iter().flatten() {
@@ -339,12 +341,18 @@ impl<'t> Tx<'t> {
             stored_at: received_at,
             raw: String::from_utf8_lossy(raw).into_owned(),
         };
-        self.inbound.open()?.insert(id, encode(&record).as_slice())?;
-        self.inbound_by_sinch_id.open()?.insert(mo.sinch_id.as_str(), id)?;
+        self.inbound
+            .open()?
+            .insert(id, encode(&record).as_slice())?;
+        self.inbound_by_sinch_id
+            .open()?
+            .insert(mo.sinch_id.as_str(), id)?;
         self.inbound_by_time.open()?.insert((received_at, id), ())?;
-        self.inbound_by_from.open()?
+        self.inbound_by_from
+            .open()?
             .insert((phone::digits(&mo.from).as_str(), received_at, id), ())?;
-        self.inbound_by_to.open()?
+        self.inbound_by_to
+            .open()?
             .insert((phone::digits(&mo.to).as_str(), received_at, id), ())?;
         Ok(CallbackResult::Stored)
     }
@@ -374,7 +382,9 @@ impl<'t> Tx<'t> {
             raw: text,
             raw_base64: b64,
         };
-        self.quarantine.open()?.insert(id, encode(&record).as_slice())?;
+        self.quarantine
+            .open()?
+            .insert(id, encode(&record).as_slice())?;
         Ok(())
     }
 
@@ -418,10 +428,12 @@ impl<'t> Tx<'t> {
     ) -> Result<MessageRecord, StoreError> {
         let id = self.next_id(NEXT_MESSAGE_ID)?;
         let recipient = phone::digits(to);
-        self.by_batch_recipient.open()?
+        self.by_batch_recipient
+            .open()?
             .insert((batch_id, recipient.as_str()), id)?;
         self.by_created.open()?.insert((now, id), ())?;
-        self.by_recipient.open()?
+        self.by_recipient
+            .open()?
             .insert((recipient.as_str(), now, id), ())?;
         self.by_pending.open()?.insert((now, id), ())?;
         self.count(&status_key(None), 1)?;
@@ -451,7 +463,8 @@ impl<'t> Tx<'t> {
         reference: Option<&str>,
     ) -> Result<(), StoreError> {
         if let (None, Some(r)) = (&m.client_reference, reference) {
-            self.by_client_reference.open()?
+            self.by_client_reference
+                .open()?
                 .insert((r, m.created_at, m.id), ())?;
             m.client_reference = Some(r.to_string());
         }
@@ -476,7 +489,8 @@ impl<'t> Tx<'t> {
             raw: u.raw,
             batch_report_id: u.batch_report_id,
         };
-        self.updates.open()?
+        self.updates
+            .open()?
             .insert((m.id, seq), encode(&record).as_slice())?;
         m.update_count = seq;
         m.first_at = Some(m.first_at.map_or(u.at, |f| f.min(u.at)));
@@ -500,9 +514,12 @@ impl<'t> Tx<'t> {
     fn move_latest(&mut self, m: &MessageRecord, new: &Latest) -> Result<(), StoreError> {
         let old = m.latest.as_ref().map(|l| l.status.as_str());
         if let Some(old) = old {
-            self.by_latest_status.open()?.remove((old, m.created_at, m.id))?;
+            self.by_latest_status
+                .open()?
+                .remove((old, m.created_at, m.id))?;
         }
-        self.by_latest_status.open()?
+        self.by_latest_status
+            .open()?
             .insert((new.status.as_str(), m.created_at, m.id), ())?;
         if is_final(&new.status) {
             // No longer waiting; a no-op when it was final already.

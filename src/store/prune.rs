@@ -55,13 +55,18 @@ impl Tx<'_> {
             for seq in 1..=m.update_count {
                 self.updates.open()?.remove((m.id, seq))?;
             }
-            self.by_batch_recipient.open()?
+            self.by_batch_recipient
+                .open()?
                 .remove((m.batch_id.as_str(), m.recipient.as_str()))?;
             self.by_created.open()?.remove((*t, *id))?;
-            self.by_recipient.open()?.remove((m.recipient.as_str(), *t, *id))?;
+            self.by_recipient
+                .open()?
+                .remove((m.recipient.as_str(), *t, *id))?;
             self.by_pending.open()?.remove((*t, *id))?;
             if let Some(r) = &m.client_reference {
-                self.by_client_reference.open()?.remove((r.as_str(), *t, *id))?;
+                self.by_client_reference
+                    .open()?
+                    .remove((r.as_str(), *t, *id))?;
             }
             let latest = m.latest.as_ref().map(|l| l.status.as_str());
             if let Some(s) = latest {
@@ -88,10 +93,14 @@ impl Tx<'_> {
             };
             let r: InboundRecord = decode("inbound", row.value())?;
             drop(row);
-            self.inbound_by_sinch_id.open()?.remove(r.sinch_id.as_str())?;
-            self.inbound_by_from.open()?
+            self.inbound_by_sinch_id
+                .open()?
+                .remove(r.sinch_id.as_str())?;
+            self.inbound_by_from
+                .open()?
                 .remove((phone::digits(&r.from).as_str(), *t, *id))?;
-            self.inbound_by_to.open()?
+            self.inbound_by_to
+                .open()?
                 .remove((phone::digits(&r.to).as_str(), *t, *id))?;
         }
         Ok(keys.len() as u64)

@@ -3,7 +3,8 @@
 //! reports applied through `Store::apply_group`, G reports per commit. For
 //! profiling what one callback costs in the store, e.g. under
 //! `valgrind --tool=callgrind` (instruction counts repeat run to run, unlike
-//! times on a shared VM). Prints one JSON line.
+//! times on a shared VM). Prints one JSON line; fails unless every message
+//! ends Delivered with two updates.
 
 use serde_json::json;
 use std::path::Path;
@@ -34,6 +35,7 @@ pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
         store.apply_group(chunk).map_err(|e| e.to_string())?;
     }
     let seconds = started.elapsed().as_secs_f64();
+    let verified = verify(&store, n)?;
     println!(
         "{}",
         json!({
@@ -43,9 +45,30 @@ pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
             "commits": ops.len().div_ceil(group.max(1)),
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "us_per_callback": (seconds / ops.len() as f64 * 1e7).round() / 10.0,
+            "messages_verified": verified,
         })
     );
-    Ok(())
+    if verified == n {
+        Ok(())
+    } else {
+        Err(format!(
+            "VERIFY FAILED: {verified} of {n} messages are Delivered with 2 updates"
+        ))
+    }
+}
+
+/// Messages (ids 1..=n, in registration order) that are Delivered with
+/// exactly two updates.
+fn verify(store: &Store, n: usize) -> Result<usize, String> {
+    let mut good = 0;
+    for id in 1..=n as u64 {
+        let m = store.message(id).map_err(|e| e.to_string())?;
+        let updates = |m: &serde_json::Value| m["status_updates"].as_array().map(Vec::len);
+        if m.is_some_and(|m| m["latest_status"] == "Delivered" && updates(&m) == Some(2)) {
+            good += 1;
+        }
+    }
+    Ok(good)
 }
 
 /// Each message's Dispatched then Delivered, in message order.
