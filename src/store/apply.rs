@@ -123,7 +123,7 @@ impl<'t> Tx<'t> {
     pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
         let outcome = self.apply_op(op)?;
         if let Outcome::Callback(result) = &outcome {
-            self.count(&format!("{CALLBACK_COUNT_PREFIX}{}", result.as_str()), 1)?;
+            self.count(&format!("{CALLBACK_COUNT_PREFIX}{}", result.as_str()), 1);
         }
         Ok(outcome)
     }
@@ -436,8 +436,8 @@ impl<'t> Tx<'t> {
             .open()?
             .insert((recipient.as_str(), now, id), ())?;
         self.by_pending.open()?.insert((now, id), ())?;
-        self.count(&status_key(None), 1)?;
-        self.count(MESSAGE_COUNT, 1)?;
+        self.count(&status_key(None), 1);
+        self.count(MESSAGE_COUNT, 1);
         Ok(MessageRecord {
             v: RECORD_VERSION,
             id,
@@ -525,19 +525,19 @@ impl<'t> Tx<'t> {
             // No longer waiting; a no-op when it was final already.
             self.by_pending.open()?.remove((m.created_at, m.id))?;
         }
-        self.count(&status_key(old), -1)?;
-        self.count(&status_key(Some(&new.status)), 1)
+        self.count(&status_key(old), -1);
+        self.count(&status_key(Some(&new.status)), 1);
+        Ok(())
     }
 
     /// Adds `delta` to a running count in META (written by `finish`).
-    pub(super) fn count(&mut self, key: &str, delta: i64) -> Result<(), StoreError> {
+    pub(super) fn count(&mut self, key: &str, delta: i64) {
         match self.counts.get_mut(key) {
             Some(d) => *d += delta,
             None => {
                 self.counts.insert(key.to_string(), delta);
             }
         }
-        Ok(())
     }
 
     fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {

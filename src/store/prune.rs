@@ -3,7 +3,7 @@
 //! count they own, a bounded number per call, so each call is a small part
 //! of one group transaction and never holds callbacks up for long.
 
-use redb::ReadableTable;
+use redb::{ReadableTable, Table};
 
 use super::apply::{MESSAGE_COUNT, Tx, status_key};
 use super::phone;
@@ -27,6 +27,20 @@ impl Pruned {
     }
 }
 
+/// Up to `limit` (time, id) keys of a time index older than `before`,
+/// oldest first.
+fn oldest(
+    index: &Table<'_, (i64, u64), ()>,
+    before: Micros,
+    limit: usize,
+) -> Result<Vec<(i64, u64)>, StoreError> {
+    index
+        .range(..(before, 0))?
+        .take(limit)
+        .map(|row| Ok(row?.0.value()))
+        .collect()
+}
+
 impl Tx<'_> {
     /// Removes up to `limit` rows of each kind created before `before`.
     pub fn prune(&mut self, before: Micros, limit: usize) -> Result<Pruned, StoreError> {
@@ -39,13 +53,7 @@ impl Tx<'_> {
     }
 
     fn prune_messages(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
-        let keys: Vec<(i64, u64)> = self
-            .by_created
-            .open()?
-            .range(..(before, 0))?
-            .take(limit)
-            .map(|row| Ok::<_, StoreError>(row?.0.value()))
-            .collect::<Result<_, _>>()?;
+        let keys = oldest(self.by_created.open()?, before, limit)?;
         for (t, id) in &keys {
             let Some(row) = self.messages.open()?.remove(id)? else {
                 continue;
@@ -72,20 +80,14 @@ impl Tx<'_> {
             if let Some(s) = latest {
                 self.by_latest_status.open()?.remove((s, *t, *id))?;
             }
-            self.count(&status_key(latest), -1)?;
-            self.count(MESSAGE_COUNT, -1)?;
+            self.count(&status_key(latest), -1);
+            self.count(MESSAGE_COUNT, -1);
         }
         Ok(keys.len() as u64)
     }
 
     fn prune_inbound(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
-        let keys: Vec<(i64, u64)> = self
-            .inbound_by_time
-            .open()?
-            .range(..(before, 0))?
-            .take(limit)
-            .map(|row| Ok::<_, StoreError>(row?.0.value()))
-            .collect::<Result<_, _>>()?;
+        let keys = oldest(self.inbound_by_time.open()?, before, limit)?;
         for (t, id) in &keys {
             self.inbound_by_time.open()?.remove((*t, *id))?;
             let Some(row) = self.inbound.open()?.remove(id)? else {

@@ -116,13 +116,7 @@ fn dotenv_and_tutorial_names_are_read() {
         format!("DATABASE_URL=\"file:./dev.db\"\nSINCH_WEBHOOK_SECRET={SECRET}\nSINCH_DLR_API_TOKEN={TOKEN}\n"),
     )
     .unwrap();
-    let out = binary(dir.path()).args(["check-config"]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(binary(dir.path()).args(["check-config"]));
     assert!(text.contains("dev.db"), "{text}");
     assert!(
         !text.contains(SECRET) && !text.contains(TOKEN),

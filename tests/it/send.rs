@@ -320,44 +320,33 @@ fn cli_send_uses_the_daemon_or_the_file() {
     let fake = FakeSinch::start(|_, _| batch_created(BATCH, &["15551230001"]));
     let mut d = daemon_for(&fake, &[]);
     let run = |d: &Daemon, listen: &str| {
-        binary(d.path())
-            .args([
-                "send",
-                "--to",
-                "+15551230001",
-                "--body",
-                "hi from cli",
-                "--listen",
-                listen,
-                "--db",
-                "dlr.redb",
-            ])
-            .envs([
-                ("SINCH_DLR_API_TOKEN", TOKEN),
-                ("SINCH_SERVICE_PLAN_ID", PLAN),
-                ("SINCH_API_TOKEN", SINCH_TOKEN),
-                ("SINCH_API_BASE_URL", fake.url.as_str()),
-            ])
-            .output()
-            .unwrap()
+        let mut cmd = binary(d.path());
+        cmd.args([
+            "send",
+            "--to",
+            "+15551230001",
+            "--body",
+            "hi from cli",
+            "--listen",
+            listen,
+            "--db",
+            "dlr.redb",
+        ])
+        .envs([
+            ("SINCH_DLR_API_TOKEN", TOKEN),
+            ("SINCH_SERVICE_PLAN_ID", PLAN),
+            ("SINCH_API_TOKEN", SINCH_TOKEN),
+            ("SINCH_API_BASE_URL", fake.url.as_str()),
+        ]);
+        cmd
     };
-    let out = run(&d, &d.addr.to_string());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("sent batch {BATCH}")));
+    let text = stdout_of(&mut run(&d, &d.addr.to_string()));
+    assert!(text.contains(&format!("sent batch {BATCH}")));
     assert_eq!(d.get("/api/messages/1").json()["body"], "hi from cli");
     // Daemon stopped: the CLI opens the file itself.
     let addr = d.addr.to_string();
     assert!(d.terminate().success());
-    let out = run(&d, &addr);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_of(&mut run(&d, &addr));
     assert_eq!(fake.requests().len(), 2);
 }
 
@@ -451,23 +440,17 @@ fn background_reconciliation_and_cli() {
         "/api/messages",
         &json!({"to": "+15551230009", "batch_id": BATCH}),
     );
-    let out = binary(d.path())
-        .args([
-            "reconcile",
-            "--batch",
-            BATCH,
-            "--listen",
-            &d.addr.to_string(),
-        ])
-        .env("SINCH_DLR_API_TOKEN", TOKEN)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        binary(d.path())
+            .args([
+                "reconcile",
+                "--batch",
+                BATCH,
+                "--listen",
+                &d.addr.to_string(),
+            ])
+            .env("SINCH_DLR_API_TOKEN", TOKEN),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("checked"), "{text}");
     // With the daemon stopped, the CLI runs the pass on the file itself.
     let mut d = d;
@@ -477,29 +460,23 @@ fn background_reconciliation_and_cli() {
     );
     let listen = d.addr.to_string();
     assert!(d.terminate().success());
-    let out = binary(d.path())
-        .args([
-            "reconcile",
-            "--batch",
-            BATCH,
-            "--listen",
-            &listen,
-            "--db",
-            "dlr.redb",
-        ])
-        .envs([
-            ("SINCH_SERVICE_PLAN_ID", PLAN),
-            ("SINCH_API_TOKEN", SINCH_TOKEN),
-            ("SINCH_API_BASE_URL", fake.url.as_str()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        binary(d.path())
+            .args([
+                "reconcile",
+                "--batch",
+                BATCH,
+                "--listen",
+                &listen,
+                "--db",
+                "dlr.redb",
+            ])
+            .envs([
+                ("SINCH_SERVICE_PLAN_ID", PLAN),
+                ("SINCH_API_TOKEN", SINCH_TOKEN),
+                ("SINCH_API_BASE_URL", fake.url.as_str()),
+            ]),
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("now Expired"), "{text}");
 }
 

@@ -243,6 +243,18 @@ pub fn binary(dir: &Path) -> Command {
     cmd
 }
 
+/// Runs a CLI command that must succeed (its stderr is the failure
+/// message) and returns what it printed.
+pub fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("running sinch-dlr");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
     let deadline = Instant::now() + limit;
     loop {

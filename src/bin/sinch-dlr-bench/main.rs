@@ -285,15 +285,18 @@ impl Plan {
     }
 }
 
+/// Message i's recipient delivery report, as Sinch sends it.
+fn report_body(i: usize, status: &str, code: i64, at: &str) -> String {
+    format!(
+        r#"{{"at":"{at}","batch_id":"{}","code":{code},"recipient":"{}","status":"{status}","type":"recipient_delivery_report_sms"}}"#,
+        batch_of(i),
+        recipient_of(i)
+    )
+}
+
 fn callbacks_for(i: usize) -> Vec<Vec<u8>> {
-    let report = |status: &str, code: i64, at: &str| {
-        let body = format!(
-            r#"{{"at":"{at}","batch_id":"{}","code":{code},"recipient":"{}","status":"{status}","type":"recipient_delivery_report_sms"}}"#,
-            batch_of(i),
-            recipient_of(i)
-        );
-        signed(body.as_bytes())
-    };
+    let report =
+        |status: &str, code: i64, at: &str| signed(report_body(i, status, code, at).as_bytes());
     let dispatched = report("Dispatched", 401, "2025-03-02T10:15:30.120Z");
     let delivered = report("Delivered", 0, "2025-03-02T10:15:41.002Z");
     match i % 20 {
@@ -339,15 +342,7 @@ struct Usage {
 /// The daemon's running totals of group commits and the writes in them;
 /// None for a server without those metrics (the no-op baseline).
 fn commit_totals(addr: SocketAddr) -> Option<(f64, f64)> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
+    let (_, text) = get_text(addr, "/metrics").ok()?;
     let value = |name: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
@@ -408,13 +403,11 @@ impl Server {
             rss,
             commits: commit_totals(self.addr),
         };
+        let (c0, w0) = self.last.commits.unwrap_or_default();
         let since = Usage {
             cpu: cpu - self.last.cpu,
             rss,
-            commits: now
-                .commits
-                .zip(self.last.commits.or(Some((0.0, 0.0))))
-                .map(|((c, w), (c0, w0))| (c - c0, w - w0)),
+            commits: now.commits.map(|(c, w)| (c - c0, w - w0)),
         };
         self.last = now;
         since
@@ -485,8 +478,14 @@ fn wait_ready(addr: SocketAddr) -> Result<(), String> {
     Err("daemon never became ready".into())
 }
 
-/// One GET on a fresh connection.
+/// One GET on a fresh connection; the JSON body (Null if it is not JSON).
 fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Value)> {
+    let (status, body) = get_text(addr, path)?;
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+/// One GET on a fresh connection: the status and the body as text.
+fn get_text(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr)?;
     write!(
@@ -510,7 +509,7 @@ fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Value)> {
     } else {
         body.to_string()
     };
-    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+    Ok((status, body))
 }
 
 /// Undoes chunked transfer encoding (tiny_http chunks bodies over 32 KiB).

@@ -76,11 +76,7 @@ fn callback_ops(n: usize) -> Result<Vec<WriteOp>, String> {
     let mut ops = Vec::with_capacity(2 * n);
     for i in 0..n {
         for (status, code) in [("Dispatched", 401), ("Delivered", 0)] {
-            let raw = format!(
-                r#"{{"at":"2025-03-02T10:15:30.120Z","batch_id":"{}","code":{code},"recipient":"{}","status":"{status}","type":"recipient_delivery_report_sms"}}"#,
-                super::batch_of(i),
-                super::recipient_of(i)
-            );
+            let raw = super::report_body(i, status, code, "2025-03-02T10:15:30.120Z");
             let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
             ops.push(WriteOp::Callback {
                 callback,
