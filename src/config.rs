@@ -95,11 +95,43 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "SINCH_DLR_IO_TIMEOUT",
-        "seconds a connection may stay silent or refuse our answer (default 30)",
+        "seconds one write of an answer may block on a client that does not read (default 30)",
     ),
     (
         "SINCH_DLR_MAX_CONNECTIONS",
-        "connections served at once; more are closed (default 1024)",
+        "connections open at once; when full the longest-waiting idle or slow one makes room, else 503 (default 1024)",
+    ),
+    (
+        "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT",
+        "connections open at once from one IP address, beyond: 429 (default 256; 0 = no limit, e.g. behind a proxy)",
+    ),
+    (
+        "SINCH_DLR_HEAD_TIMEOUT",
+        "seconds from a request's first byte to the end of its headers, beyond: 408 (default 10)",
+    ),
+    (
+        "SINCH_DLR_BODY_TIMEOUT",
+        "seconds from the end of the headers to the end of the body, beyond: 408 (default 30)",
+    ),
+    (
+        "SINCH_DLR_IDLE_TIMEOUT",
+        "seconds a kept-alive connection may wait for its next request (default 60)",
+    ),
+    (
+        "SINCH_DLR_MAX_URL",
+        "longest request URL in bytes, beyond: 414 (default 8192)",
+    ),
+    (
+        "SINCH_DLR_MAX_HEADER_LINE",
+        "longest header line in bytes, beyond: 431 (default 16384)",
+    ),
+    (
+        "SINCH_DLR_MAX_HEAD",
+        "largest request head (request line + headers) in bytes, beyond: 431 (default 65536)",
+    ),
+    (
+        "SINCH_DLR_MAX_HEADERS",
+        "most header lines in one request, beyond: 431 (default 100)",
     ),
     (
         "SINCH_DLR_TLS_CERT",
@@ -214,9 +246,11 @@ pub struct Config {
     pub retention: Option<Duration>,
     pub prune_interval: Duration,
     pub metrics_need_token: bool,
-    /// Read and write timeout of every connection.
+    /// How long one write of an answer may block; also the grace period
+    /// for requests in flight at shutdown.
     pub io_timeout: Duration,
-    pub max_connections: usize,
+    /// What one client may cost before its request reaches a handler.
+    pub edge: tiny_http::Limits,
     /// Set when serving HTTPS.
     pub tls: Option<Tls>,
     pub sinch_limits: crate::send::Limits,
@@ -309,8 +343,7 @@ impl Config {
         if io_timeout.is_zero() {
             problems.push("SINCH_DLR_IO_TIMEOUT must be more than 0".into());
         }
-        let max_connections =
-            number(raw, "SINCH_DLR_MAX_CONNECTIONS", &mut problems).unwrap_or(1024) as usize;
+        let edge = edge_limits(raw, max_body, io_timeout, &mut problems);
         let tls = tls_files(raw, &mut problems);
         let metrics_need_token = match raw.get("SINCH_DLR_METRICS_AUTH").unwrap_or("none") {
             "none" => false,
@@ -349,7 +382,7 @@ impl Config {
             prune_interval,
             metrics_need_token,
             io_timeout,
-            max_connections,
+            edge,
             tls,
             sinch_limits,
         })
@@ -440,6 +473,45 @@ fn legacy_keys(secrets: &[Secret], problems: &mut Vec<String>) -> Vec<Vec<u8>> {
             decoded.ok()
         })
         .collect()
+}
+
+/// The connection layer's limits (README, "Limits").
+fn edge_limits(
+    raw: &Raw,
+    max_body: usize,
+    write_timeout: Duration,
+    problems: &mut Vec<String>,
+) -> tiny_http::Limits {
+    let mut count = |name: &str, default: usize, min: usize| {
+        let n = number(raw, name, problems).map_or(default, |n| n as usize);
+        if n < min {
+            problems.push(format!("{name} must be at least {min}"));
+        }
+        n
+    };
+    let limits = tiny_http::Limits {
+        max_url: count("SINCH_DLR_MAX_URL", 8 * 1024, 64),
+        max_header_line: count("SINCH_DLR_MAX_HEADER_LINE", 16 * 1024, 256),
+        max_head: count("SINCH_DLR_MAX_HEAD", 64 * 1024, 1024),
+        max_headers: count("SINCH_DLR_MAX_HEADERS", 100, 8),
+        max_connections: count("SINCH_DLR_MAX_CONNECTIONS", 1024, 1),
+        max_connections_per_client: count("SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT", 256, 0),
+        max_body,
+        head_timeout: seconds(raw, "SINCH_DLR_HEAD_TIMEOUT", 10.0, problems),
+        body_timeout: seconds(raw, "SINCH_DLR_BODY_TIMEOUT", 30.0, problems),
+        idle_timeout: seconds(raw, "SINCH_DLR_IDLE_TIMEOUT", 60.0, problems),
+        write_timeout,
+    };
+    for (name, t) in [
+        ("SINCH_DLR_HEAD_TIMEOUT", limits.head_timeout),
+        ("SINCH_DLR_BODY_TIMEOUT", limits.body_timeout),
+        ("SINCH_DLR_IDLE_TIMEOUT", limits.idle_timeout),
+    ] {
+        if t.is_zero() {
+            problems.push(format!("{name} must be more than 0"));
+        }
+    }
+    limits
 }
 
 fn number(raw: &Raw, name: &str, problems: &mut Vec<String>) -> Option<u64> {

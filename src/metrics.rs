@@ -260,6 +260,50 @@ fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: u64) {
     );
 }
 
+/// The connection layer's counters, as plain values.
+pub struct EdgeGauges {
+    pub open: u64,
+    pub accepted: u64,
+    pub evicted: u64,
+    /// Answers the connection layer gave itself, by status.
+    pub refused: Vec<(u16, u64)>,
+}
+
+/// Appends the connection layer's families (see README, "Limits").
+pub fn render_edge(out: &mut String, edge: &EdgeGauges) {
+    let one = |n: u64| std::iter::once((String::new(), n));
+    family(
+        out,
+        "sinch_dlr_connections_open",
+        "gauge",
+        "HTTP connections open now.",
+        one(edge.open),
+    );
+    family(
+        out,
+        "sinch_dlr_connections_accepted_total",
+        "counter",
+        "HTTP connections admitted since start.",
+        one(edge.accepted),
+    );
+    family(
+        out,
+        "sinch_dlr_connections_evicted_total",
+        "counter",
+        "Connections closed to make room: they had waited longest without a whole request.",
+        one(edge.evicted),
+    );
+    family(
+        out,
+        "sinch_dlr_edge_refused_total",
+        "counter",
+        "Answers the connection layer gave itself before a request reached a handler, by status.",
+        edge.refused
+            .iter()
+            .map(|(s, n)| (format!("status=\"{s}\""), *n)),
+    );
+}
+
 fn family(
     out: &mut String,
     name: &str,
@@ -269,7 +313,11 @@ fn family(
 ) {
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
     for (labels, n) in rows {
-        let _ = writeln!(out, "{name}{{{labels}}} {n}");
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {n}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {n}");
+        }
     }
 }
 

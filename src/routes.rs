@@ -8,7 +8,7 @@ use crate::auth::{CallbackAuth, Secret, verify_bearer};
 use crate::browse;
 use crate::callback;
 use crate::http::{ApiError, Reply, Request};
-use crate::metrics::{Metrics, StoreGauges};
+use crate::metrics::{EdgeGauges, Metrics, StoreGauges};
 use crate::reconcile::Reconciler;
 use crate::send::SinchClient;
 use crate::store::Store;
@@ -33,6 +33,9 @@ pub struct App {
     pub stale_after: Duration,
     /// Whether /metrics needs the API token.
     pub metrics_need_token: bool,
+    /// The HTTP server, for its connection-layer counters (set once it
+    /// listens; unset in CLI commands).
+    pub edge: std::sync::OnceLock<std::sync::Weak<tiny_http::Server>>,
 }
 
 pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -128,6 +131,18 @@ fn metrics(app: &App) -> Reply {
             .stale_count(now - app.stale_after.as_micros() as i64)
             .unwrap_or(0),
     };
-    let text = app.metrics.render(app.writer.stats(), &gauges);
+    let mut text = app.metrics.render(app.writer.stats(), &gauges);
+    if let Some(server) = app.edge.get().and_then(std::sync::Weak::upgrade) {
+        let edge = server.edge_stats();
+        crate::metrics::render_edge(
+            &mut text,
+            &EdgeGauges {
+                open: edge.open as u64,
+                accepted: edge.accepted,
+                evicted: edge.evicted,
+                refused: edge.refused,
+            },
+        );
+    }
     Reply::text(200, "text/plain; version=0.0.4; charset=utf-8", text)
 }

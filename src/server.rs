@@ -7,7 +7,8 @@ use std::io::{Read, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use crate::auth::{self, Secret};
@@ -39,11 +40,12 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(build_app(&config, store, writer));
     let background = start_background(&config, &app)?;
-    let server = Arc::new(listen(&config, activated)?);
+    let handler = request_handler(app.clone(), config.workers, config.max_body);
+    let server = Arc::new(listen(&config, activated, handler)?);
+    let _ = app.edge.set(Arc::downgrade(&server));
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
-    let stopping = Arc::new(AtomicBool::new(false));
-    install_signal_handler(&server, &stopping, config.workers)?;
+    let stop = stop_signal()?;
     let addr = server.server_addr();
     let scheme = if config.tls.is_some() {
         "https"
@@ -58,17 +60,15 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let _ = std::io::stdout().flush();
     notifier.notify(&format!("READY=1\nSTATUS=listening on {addr}"));
     let watchdog = start_watchdog(&notifier)?;
-    let workers: Vec<_> = (0..config.workers)
-        .map(|i| {
-            let (server, app, stopping) = (server.clone(), app.clone(), stopping.clone());
-            std::thread::Builder::new()
-                .name(format!("worker-{i}"))
-                .spawn(move || work(&server, &app, &stopping, config.max_body))
-                .map_err(|e| format!("cannot start worker thread: {e}"))
-        })
-        .collect::<Result<_, _>>()?;
-    for w in workers {
-        let _ = w.join();
+    let _ = stop.recv();
+    log::info!("signal received, stopping");
+    // Requests being answered finish; idle and half-read ones are closed
+    // (their clients retry: Sinch for ~23 h).
+    if !server.shutdown(config.io_timeout) {
+        log::warn!(
+            "connections still open after {:?}; stopping anyway",
+            config.io_timeout
+        );
     }
     notifier.notify("STOPPING=1");
     watchdog.into_iter().for_each(Periodic::stop);
@@ -102,6 +102,7 @@ pub fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandl
         public_url: config.public_url.clone(),
         stale_after: config.stale_after,
         metrics_need_token: config.metrics_need_token,
+        edge: std::sync::OnceLock::new(),
     }
 }
 
@@ -142,30 +143,22 @@ fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, St
     Ok(jobs)
 }
 
-/// The listening socket, with read/write timeouts that every accepted
-/// connection inherits (Linux): a client that goes silent mid-request or
-/// never reads its answer frees its thread after `io_timeout`. tiny_http has
-/// no timeouts of its own.
+/// The listening socket (systemd's, or bound here) and the connection
+/// layer's limits: a request reaches `handler` only once read whole.
 fn listen(
     config: &Config,
     activated: Option<std::net::TcpListener>,
+    handler: Arc<dyn Fn(tiny_http::Request) + Send + Sync>,
 ) -> Result<tiny_http::Server, String> {
-    use socket2::{Domain, SockRef, Socket, Type};
+    use socket2::{Domain, Socket, Type};
     let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
+    let serve = |listener: std::net::TcpListener| {
+        let handling = tiny_http::Handling::Inline(handler.clone());
+        tiny_http::Server::from_listener_with(listener, tls(config), config.edge.clone(), handling)
+    };
     if let Some(listener) = activated {
-        // systemd's socket: keep its address, add our timeouts.
-        let sock = SockRef::from(&listener);
-        sock.set_read_timeout(Some(config.io_timeout))
-            .map_err(fail)?;
-        sock.set_write_timeout(Some(config.io_timeout))
-            .map_err(fail)?;
         log::info!("using the listening socket passed by systemd");
-        return tiny_http::Server::from_listener_limited(
-            listener,
-            tls(config),
-            config.max_connections,
-        )
-        .map_err(|e| format!("cannot use the socket systemd passed: {e}"));
+        return serve(listener).map_err(|e| format!("cannot use the socket systemd passed: {e}"));
     }
     let addr: std::net::SocketAddr = config
         .listen
@@ -175,15 +168,7 @@ fn listen(
     socket.set_reuse_address(true).map_err(fail)?;
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(1024).map_err(fail)?;
-    socket
-        .set_read_timeout(Some(config.io_timeout))
-        .map_err(fail)?;
-    socket
-        .set_write_timeout(Some(config.io_timeout))
-        .map_err(fail)?;
-    let listener: std::net::TcpListener = socket.into();
-    tiny_http::Server::from_listener_limited(listener, tls(config), config.max_connections)
-        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))
+    serve(socket.into()).map_err(|e| format!("cannot listen on {}: {e}", config.listen))
 }
 
 /// `WATCHDOG=1` every half `WatchdogSec`, from its own thread (a process
@@ -207,22 +192,14 @@ fn tls(config: &Config) -> Option<tiny_http::SslConfig> {
     })
 }
 
-fn install_signal_handler(
-    server: &Arc<tiny_http::Server>,
-    stopping: &Arc<AtomicBool>,
-    workers: usize,
-) -> Result<(), String> {
-    let (server, stopping) = (server.clone(), stopping.clone());
+/// A channel that receives once on SIGINT or SIGTERM.
+fn stop_signal() -> Result<std::sync::mpsc::Receiver<()>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
     ctrlc::set_handler(move || {
-        if stopping.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        log::info!("signal received, stopping");
-        for _ in 0..workers {
-            server.unblock();
-        }
+        let _ = tx.send(());
     })
-    .map_err(|e| format!("cannot install signal handler: {e}"))
+    .map_err(|e| format!("cannot install signal handler: {e}"))?;
+    Ok(rx)
 }
 
 /// The secret kept beside the database, or a new one written there (0600).
@@ -285,16 +262,53 @@ fn announce_auth(config: &Config) {
     }
 }
 
-fn work(server: &tiny_http::Server, app: &App, stopping: &AtomicBool, max_body: usize) {
+/// What the connection layer calls with each whole request, on the
+/// connection's own thread: at most `workers` run at once.
+fn request_handler(
+    app: Arc<App>,
+    workers: usize,
+    max_body: usize,
+) -> Arc<dyn Fn(tiny_http::Request) + Send + Sync> {
     static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
-    while !stopping.load(Ordering::SeqCst) {
-        // Err means unblock() (shutdown, checked by the loop) or an error
-        // tiny_http passed on; neither may end a worker while we serve.
-        let Ok(request) = server.recv() else {
-            continue;
-        };
+    let permits = Permits::new(workers);
+    Arc::new(move |request| {
+        let _permit = permits.acquire();
         let rid = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        serve_one(app, request, rid, max_body);
+        serve_one(&app, request, rid, max_body);
+    })
+}
+
+/// A counting semaphore: how many requests are handled at once.
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Permit<'a>(&'a Permits);
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn acquire(&self) -> Permit<'_> {
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let mut free = self
+            .freed
+            .wait_while(free, |n| *n == 0)
+            .unwrap_or_else(|e| e.into_inner());
+        *free -= 1;
+        Permit(self)
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.0.freed.notify_one();
     }
 }
 

@@ -45,7 +45,7 @@ fn try_healthz(addr: std::net::SocketAddr) -> Option<u16> {
 fn slow_clients_do_not_block_others_and_silent_ones_are_dropped() {
     let d = Daemon::with_env(&[
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-        ("SINCH_DLR_IO_TIMEOUT", "1"),
+        ("SINCH_DLR_HEAD_TIMEOUT", "1"),
     ]);
     // 20 clients dribbling a request one byte every 300 ms.
     let dribblers: Vec<_> = (0..20)
@@ -67,7 +67,7 @@ fn slow_clients_do_not_block_others_and_silent_ones_are_dropped() {
         std::thread::sleep(Duration::from_millis(100));
     }
     // A client that sends half a request and goes silent is disconnected
-    // after the I/O timeout.
+    // at the head deadline.
     let mut silent = TcpStream::connect(d.addr).unwrap();
     silent
         .write_all(b"POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\n")
@@ -87,13 +87,13 @@ fn slow_clients_do_not_block_others_and_silent_ones_are_dropped() {
 }
 
 /// Thousands of idle connections: memory stays bounded, they are closed
-/// after the I/O timeout, and the daemon serves again. Figures go to the
+/// after the idle timeout, and the daemon serves again. Figures go to the
 /// test output.
 #[test]
 fn flood_of_idle_connections() {
     let d = Daemon::with_env(&[
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-        ("SINCH_DLR_IO_TIMEOUT", "2"),
+        ("SINCH_DLR_IDLE_TIMEOUT", "2"),
         ("SINCH_DLR_MAX_CONNECTIONS", "1500"),
     ]);
     let pid = d.pid();

@@ -11,6 +11,7 @@ mod connections;
 mod crash;
 mod dashboard;
 mod deploy;
+mod edge;
 mod faults;
 mod fixtures;
 mod hostile;

@@ -101,24 +101,24 @@ use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
+pub use edge::limits::Limits;
+pub use edge::EdgeStats;
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
 
-mod client;
 mod common;
 mod connection;
+mod edge;
 mod request;
 mod response;
 mod ssl;
@@ -140,9 +140,23 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // who holds a connection (sinch-dlr patch)
+    admission: Arc<edge::admission::Admission>,
+    counters: Arc<edge::EdgeCounters>,
+    accept_thread: std::sync::Mutex<Option<thread::JoinHandle<()>>>,
 }
 
-enum Message {
+/// Where whole requests go (sinch-dlr patch, see vendor/README.md).
+pub enum Handling {
+    /// To `recv()` / `incoming_requests()`, as tiny_http always did.
+    Queue,
+    /// To this function, on the connection's own thread: no hand-off
+    /// between threads. `recv()` then never returns a request.
+    Inline(Arc<dyn Fn(Request) + Send + Sync>),
+}
+
+pub(crate) enum Message {
     Error(IoError),
     NewRequest(Request),
 }
@@ -161,6 +175,7 @@ impl From<Request> for Message {
 
 // this trait is to make sure that Server implements Share and Send
 #[doc(hidden)]
+#[allow(dead_code)]
 trait MustBeShareDummy: Sync + Send {}
 #[doc(hidden)]
 impl MustBeShareDummy for Server {}
@@ -243,145 +258,88 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Server::from_listener_limited(listener, ssl_config, usize::MAX)
+        Server::from_listener_with(listener, ssl_config, Limits::default(), Handling::Queue)
     }
 
-    /// Like `from_listener`, serving at most `max_connections` connections
-    /// at once: a connection accepted beyond that is closed at once (its
-    /// client sees a reset and may retry). (sinch-dlr patch, see
+    /// Like `from_listener`, with the connection layer's `limits` and a
+    /// choice of where whole requests go. (sinch-dlr patch, see
     /// vendor/README.md.)
-    pub fn from_listener_limited<L: Into<Listener>>(
+    pub fn from_listener_with<L: Into<Listener>>(
         listener: L,
         ssl_config: Option<SslConfig>,
-        max_connections: usize,
+        limits: Limits,
+        handling: Handling,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
-        let live_connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
-
-        // building the TcpListener
-        let (server, local_addr) = {
-            let local_addr = listener.local_addr()?;
-            log::debug!("Server listening on {}", local_addr);
-            (listener, local_addr)
-        };
-
-        // building the SSL capabilities
-        #[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        compile_error!(
-            "Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time"
-        );
-        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-        type SslContext = ();
-        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-        type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
-            match ssl_config {
-                #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
-                    config.certificate,
-                    Zeroizing::new(config.private_key),
-                )?),
-                #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                Some(_) => return Err(
-                    "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
-                        .into(),
-                ),
-                None => None,
-            }
-        };
-
-        // creating a task where server.accept() is continuously called
-        // and ClientConnection objects are pushed in the messages queue
+        let local_addr = listener.local_addr()?;
+        log::debug!("Server listening on {}", local_addr);
+        let ssl = ssl_context(ssl_config)?;
         let messages = MessagesQueue::with_capacity(8);
-
-        let inside_close_trigger = close_trigger.clone();
-        let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
-                    }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(_) if live_connections.load(Relaxed) >= max_connections => {
-                        log::warn!("connection limit ({}) reached; closing a new connection", max_connections);
-                    }
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        let live = live_connections.clone();
-                        live.fetch_add(1, Relaxed);
-                        tasks_pool.spawn(Box::new(move || {
-                            struct Live(Arc<std::sync::atomic::AtomicUsize>);
-                            impl Drop for Live {
-                                fn drop(&mut self) {
-                                    self.0.fetch_sub(1, Relaxed);
-                                }
-                            }
-                            let _live = Live(live.clone());
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
-                    }
-
-                    // sinch-dlr patch (see vendor/README.md): an accept error
-                    // (EMFILE when file descriptors run out, ECONNABORTED, ...)
-                    // used to end this loop, and with it the server, for
-                    // good. Log it, let the condition pass, keep accepting.
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        thread::sleep(std::time::Duration::from_millis(50));
-                    }
-                }
-            }
-            log::debug!("Terminating accept thread");
-        });
-
-        // result
+        let dispatch = match handling {
+            Handling::Queue => edge::Dispatch::Queue(messages.clone()),
+            Handling::Inline(handler) => edge::Dispatch::Inline(handler),
+        };
+        let counters = Arc::new(edge::EdgeCounters::default());
+        let admission = edge::admission::Admission::new(
+            limits.max_connections,
+            limits.max_connections_per_client,
+            counters.clone(),
+        );
+        let acceptor = Acceptor {
+            listener,
+            ssl,
+            limits: Arc::new(limits),
+            dispatch,
+            admission: admission.clone(),
+            close: close_trigger.clone(),
+        };
+        let accept_thread = thread::Builder::new()
+            .name("accept".into())
+            .spawn(move || acceptor.run())?;
         Ok(Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            admission,
+            counters,
+            accept_thread: std::sync::Mutex::new(Some(accept_thread)),
         })
+    }
+
+    /// Stops accepting, closes every connection that waits for a request,
+    /// lets those being answered finish, and waits for all to close (at
+    /// most `grace`); true if they all did. (sinch-dlr patch.)
+    pub fn shutdown(&self, grace: Duration) -> bool {
+        self.admission.close_waiting();
+        self.close.store(true, Relaxed);
+        self.wake_acceptor();
+        let accept_thread = self.accept_thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = accept_thread {
+            let _ = t.join();
+        }
+        self.admission.wait_drained(grace)
+    }
+
+    /// What the connection layer has done so far. (sinch-dlr patch.)
+    pub fn edge_stats(&self) -> EdgeStats {
+        EdgeStats::read(&self.counters, self.admission.open())
+    }
+
+    /// Connects to ourselves once, so a blocked `accept` sees `close`.
+    fn wake_acceptor(&self) {
+        let maybe_stream = match &self.listening_addr {
+            ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),
+            #[cfg(unix)]
+            ListenAddr::Unix(addr) => {
+                // TODO: use connect_addr when its stabilized.
+                let path = addr.as_pathname().unwrap();
+                std::os::unix::net::UnixStream::connect(path).map(Connection::from)
+            }
+        };
+        if let Ok(stream) = maybe_stream {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 
     /// Returns an iterator for all the incoming requests.
@@ -400,8 +358,7 @@ impl Server {
 
     /// Returns the number of clients currently connected to the server.
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        self.admission.open()
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
@@ -449,25 +406,133 @@ impl Iterator for IncomingRequests<'_> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.close.store(true, Relaxed);
-        // Connect briefly to ourselves to unblock the accept thread
-        let maybe_stream = match &self.listening_addr {
-            ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),
-            #[cfg(unix)]
-            ListenAddr::Unix(addr) => {
-                // TODO: use connect_addr when its stabilized.
-                let path = addr.as_pathname().unwrap();
-                std::os::unix::net::UnixStream::connect(path).map(Connection::from)
-            }
-        };
-        if let Ok(stream) = maybe_stream {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
+        self.wake_acceptor();
 
         #[cfg(unix)]
         if let ListenAddr::Unix(addr) = &self.listening_addr {
             if let Some(path) = addr.as_pathname() {
                 let _ = std::fs::remove_file(path);
             }
+        }
+    }
+}
+
+#[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+type SslContext = ();
+#[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+type SslContext = crate::ssl::SslContextImpl;
+
+#[cfg(all(feature = "ssl-openssl", feature = "ssl-rustls"))]
+compile_error!("Features 'ssl-openssl' and 'ssl-rustls' must not be enabled at the same time");
+
+fn ssl_context(
+    ssl_config: Option<SslConfig>,
+) -> Result<Option<SslContext>, Box<dyn Error + Send + Sync + 'static>> {
+    match ssl_config {
+        #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+        Some(config) => Ok(Some(SslContext::from_pem(
+            config.certificate,
+            Zeroizing::new(config.private_key),
+        )?)),
+        #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+        Some(_) => Err(
+            "Building a server with SSL requires enabling the `ssl` feature in tiny-http".into(),
+        ),
+        None => Ok(None),
+    }
+}
+
+/// The accept thread: admits each connection (or answers it 429/503 at
+/// once) and serves it on a thread of the pool. (sinch-dlr patch.)
+struct Acceptor {
+    listener: Listener,
+    ssl: Option<SslContext>,
+    limits: Arc<Limits>,
+    dispatch: edge::Dispatch,
+    admission: Arc<edge::admission::Admission>,
+    close: Arc<AtomicBool>,
+}
+
+impl Acceptor {
+    fn run(self) {
+        let tasks_pool = util::TaskPool::new();
+        log::debug!("Running accept thread");
+        while !self.close.load(Relaxed) {
+            match self.listener.accept() {
+                Ok((sock, remote)) => self.admit(&tasks_pool, sock, remote),
+                // sinch-dlr patch: an accept error (EMFILE when file
+                // descriptors run out, ECONNABORTED, ...) used to end this
+                // loop, and with it the server, for good. Log it, let the
+                // condition pass, keep accepting.
+                Err(e) => {
+                    log::error!("Error accepting new client: {}", e);
+                    thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+        log::debug!("Terminating accept thread");
+    }
+
+    fn admit(
+        &self,
+        tasks_pool: &util::TaskPool,
+        sock: Connection,
+        remote: Option<std::net::SocketAddr>,
+    ) {
+        use edge::admission::Verdict;
+        let ticket = match self.admission.admit(&sock, remote.map(|a| a.ip())) {
+            Verdict::Admitted(ticket) => ticket,
+            Verdict::Full => return self.turn_away(sock, remote, 503, "every connection slot is busy"),
+            Verdict::ClientFull => {
+                return self.turn_away(sock, remote, 429, "too many connections from this address")
+            }
+            Verdict::Closing => return,
+        };
+        self.admission.counters.accepted.fetch_add(1, Relaxed);
+        let Ok(control) = sock.try_clone() else {
+            return;
+        };
+        let (read, write) = match &self.ssl {
+            None => util::RefinedTcpStream::new(sock),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Some(ssl) => match ssl.accept(sock) {
+                Ok(s) => util::RefinedTcpStream::new(s),
+                Err(_) => return,
+            },
+            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+            Some(_) => unreachable!(),
+        };
+        let secure = read.secure();
+        let (limits, dispatch) = (self.limits.clone(), self.dispatch.clone());
+        let mut task = Some(move || {
+            edge::serve_connection(read, write, control, remote, secure, &limits, ticket, &dispatch)
+        });
+        tasks_pool.spawn(Box::new(move || {
+            if let Some(task) = task.take() {
+                task();
+            }
+        }));
+    }
+
+    /// Answers a connection that cannot be admitted and closes it, without
+    /// ever blocking the accept thread (a fresh socket's buffer is empty).
+    fn turn_away(
+        &self,
+        sock: Connection,
+        remote: Option<std::net::SocketAddr>,
+        status: u16,
+        reason: &'static str,
+    ) {
+        self.admission.counters.refused(status);
+        let client = remote.map_or("-".to_string(), |a| a.ip().to_string());
+        edge::log_refusal(&client, status, reason);
+        if self.ssl.is_none() {
+            let _ = sock.set_nonblocking(true);
+            let mut sock = sock;
+            let _ = std::io::Write::write_all(
+                &mut sock,
+                &edge::refusal_bytes(edge::head::Refusal { status, reason }),
+            );
         }
     }
 }

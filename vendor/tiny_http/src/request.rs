@@ -107,6 +107,7 @@ pub enum RequestCreationError {
     ExpectationFailed,
 
     /// Error while reading data from the socket during the creation of the `Request`.
+    #[allow(dead_code)]
     CreationIoError(IoError),
 }
 
@@ -239,6 +240,39 @@ where
         must_send_continue: expects_continue,
         notify_when_responded: None,
     })
+}
+
+/// A request whose head and body the connection layer has already read
+/// whole (sinch-dlr patch, see vendor/README.md): the body is in memory
+/// and answering never waits on the client's sending.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_read_request<W>(
+    secure: bool,
+    method: Method,
+    path: String,
+    version: HTTPVersion,
+    headers: Vec<Header>,
+    remote_addr: Option<SocketAddr>,
+    body: Vec<u8>,
+    writer: W,
+) -> Request
+where
+    W: Write + Send + 'static,
+{
+    let length = body.len();
+    Request {
+        data_reader: Some(Box::new(Cursor::new(body))),
+        response_writer: Some(Box::new(writer)),
+        remote_addr,
+        secure,
+        method,
+        path,
+        http_version: version,
+        headers,
+        body_length: Some(length),
+        must_send_continue: false,
+        notify_when_responded: None,
+    }
 }
 
 impl Request {

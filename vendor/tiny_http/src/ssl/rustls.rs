@@ -14,6 +14,7 @@ pub(crate) struct RustlsStream(
 );
 
 impl RustlsStream {
+    #[allow(dead_code)]
     pub(crate) fn peer_addr(&mut self) -> std::io::Result<Option<SocketAddr>> {
         self.0
             .lock()

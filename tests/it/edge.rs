@@ -1,0 +1,503 @@
+//! The edge under attack: each way an unauthenticated client took the
+//! daemon down before (slow bodies, slow heads, idle floods, pipelining
+//! without reading, huge heads) is run again here, bounded in time and on
+//! loopback only, while a separate client sends correctly signed callbacks
+//! that must all be answered 200 with p99 under a second, and the daemon's
+//! resident memory must stay under 128 MiB. Attackers connect from
+//! 127.0.0.2, the honest client from 127.0.0.1.
+
+use crate::support::*;
+use socket2::{Domain, Socket, Type};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use std::time::{Duration, Instant};
+
+/// Attack tests run one at a time: each loads both cores.
+static ONE_ATTACK_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+const RSS_LIMIT_KIB: u64 = 128 * 1024;
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}
+
+/// A connection from 127.0.0.2.
+fn attacker(addr: SocketAddr) -> Option<TcpStream> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    let from: SocketAddr = "127.0.0.2:0".parse().unwrap();
+    s.bind(&from.into()).ok()?;
+    s.connect(&addr.into()).ok()?;
+    let s: TcpStream = s.into();
+    s.set_write_timeout(Some(Duration::from_millis(200))).ok()?;
+    Some(s)
+}
+
+/// Sends signed callbacks for `seconds` (a new message each) and checks
+/// every answer and the daemon's memory; returns how many were sent.
+fn honest_client_is_served(d: &Daemon, seconds: u64, tag: &str) -> usize {
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut took = Vec::new();
+    let mut peak = 0;
+    while Instant::now() < until {
+        let body = recipient_report(
+            &format!("edge-{tag}"),
+            &format!("+1555{:07}", took.len()),
+            "Delivered",
+            0,
+            "2026-11-30T00:00:00Z",
+        );
+        let t = Instant::now();
+        let r = d.callback(&body);
+        took.push(t.elapsed());
+        assert_eq!(r.status, 200, "{tag}: a signed callback got {}", r.status);
+        peak = peak.max(rss_kib(d.pid()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    took.sort();
+    let p99 = took[took.len() * 99 / 100];
+    assert!(p99 < Duration::from_secs(1), "{tag}: p99 {p99:?}");
+    assert!(peak < RSS_LIMIT_KIB, "{tag}: resident memory {peak} KiB");
+    eprintln!(
+        "{tag}: {} callbacks, p99 {p99:?}, peak RSS {peak} KiB",
+        took.len()
+    );
+    took.len()
+}
+
+/// Runs `attack` on its own thread until the honest client is done.
+fn under_attack(d: &Daemon, seconds: u64, tag: &str, attack: impl FnOnce(&AtomicBool) + Send) {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| attack(&stop));
+        std::thread::sleep(Duration::from_secs(1));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            honest_client_is_served(d, seconds, tag)
+        }))
+        .inspect_err(|_| stop.store(true, Ordering::SeqCst))
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        stop.store(true, Ordering::SeqCst);
+    });
+}
+
+fn secret_daemon(extra: &[(&str, &str)]) -> Daemon {
+    let mut env = vec![
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+    ];
+    env.extend_from_slice(extra);
+    Daemon::with_env(&env)
+}
+
+/// Sends one byte to each connection every second until `stop`.
+fn dribble(conns: &mut Vec<TcpStream>, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        conns.retain_mut(|c| c.write_all(b"a").is_ok());
+        for _ in 0..10 {
+            if stop.load(Ordering::SeqCst) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn slow_bodies_hold_no_worker() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let d = secret_daemon(&[]);
+    under_attack(&d, 6, "slow bodies", |stop| {
+        // More than the 64 workers there are: before, these starved them all.
+        let mut conns: Vec<TcpStream> = (0..100)
+            .filter_map(|_| attacker(d.addr))
+            .filter_map(|mut c| {
+                c.write_all(b"POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{")
+                    .ok()
+                    .map(|()| c)
+            })
+            .collect();
+        dribble(&mut conns, stop);
+    });
+}
+
+#[test]
+fn slow_heads_and_idle_floods_from_one_address_are_capped() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let d = secret_daemon(&[
+        ("SINCH_DLR_HEAD_TIMEOUT", "3"),
+        ("SINCH_DLR_IDLE_TIMEOUT", "3"),
+    ]);
+    // Kept open by the client after the attack, to see the deadlines.
+    let held = Mutex::new(Vec::new());
+    under_attack(&d, 6, "slow heads", |stop| {
+        // 1,500 connections sending a head a byte a second and 2,000 idle,
+        // interleaved.
+        let (mut dribbling, mut idle) = (Vec::new(), Vec::new());
+        for i in 0..3500 {
+            let Some(mut c) = attacker(d.addr) else {
+                continue;
+            };
+            if i % 7 < 3 && c.write_all(b"G").is_ok() {
+                dribbling.push(c);
+            } else {
+                idle.push(c);
+            }
+        }
+        dribble(&mut dribbling, stop);
+        idle.extend(dribbling);
+        *held.lock().unwrap() = idle;
+    });
+    // One address never held more than its 256: each new connection took
+    // the place of one of its own stalled ones, and those left were closed
+    // at the idle or head deadline though their clients keep them open.
+    std::thread::sleep(Duration::from_secs(4));
+    let metrics = d.get("/metrics").text();
+    let count = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        count("sinch_dlr_connections_evicted_total") > 2000,
+        "{metrics}"
+    );
+    assert!(count("sinch_dlr_connections_open") <= 2, "{metrics}");
+    assert!(
+        count("sinch_dlr_edge_refused_total{status=\"408\"}") > 0,
+        "{metrics}"
+    );
+    drop(held);
+    // No connection outlives the head deadline.
+    let mut slow = attacker(d.addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let t = Instant::now();
+    let mut answer = Vec::new();
+    let _ = slow.read_to_end(&mut answer);
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "open for {:?}",
+        t.elapsed()
+    );
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[test]
+fn behind_a_proxy_a_full_house_makes_room_for_new_clients() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Per-address limit off (as behind a reverse proxy) and a small cap:
+    // stalled connections fill every slot, new ones still get in.
+    let d = secret_daemon(&[
+        ("SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT", "0"),
+        ("SINCH_DLR_MAX_CONNECTIONS", "200"),
+    ]);
+    under_attack(&d, 6, "full house", |stop| {
+        let mut conns: Vec<TcpStream> = (0..600).filter_map(|_| attacker(d.addr)).collect();
+        for c in conns.iter_mut().step_by(2) {
+            let _ = c.write_all(b"POST /api/sinchCallbacks HTTP/1.1\r\n");
+        }
+        while !stop.load(Ordering::SeqCst) {
+            // Keep the house full: replace what was closed.
+            conns.retain_mut(|c| c.write_all(b"a").is_ok());
+            conns.extend((conns.len()..600).filter_map(|_| attacker(d.addr)));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let metrics = d.get("/metrics").text();
+    assert!(
+        !metrics.contains("sinch_dlr_connections_evicted_total 0\n"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn pipelining_without_reading_is_bounded() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let d = secret_daemon(&[("SINCH_DLR_IO_TIMEOUT", "2")]);
+    under_attack(&d, 6, "pipelining", |stop| {
+        let pipeline = |path: &'static str| {
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").repeat(64);
+            move |stop: &AtomicBool| {
+                let mut c = attacker(d.addr).unwrap();
+                while !stop.load(Ordering::SeqCst) {
+                    if c.write_all(request.as_bytes()).is_err() {
+                        // Closed after the write deadline: come back.
+                        std::thread::sleep(Duration::from_millis(100));
+                        c = attacker(d.addr).unwrap();
+                    }
+                }
+            }
+        };
+        std::thread::scope(|s| {
+            s.spawn(|| pipeline("/healthz")(stop));
+            for _ in 0..4 {
+                s.spawn(|| pipeline("/metrics")(stop));
+            }
+        });
+    });
+    // Access lines for answers nobody read are bounded by the socket
+    // buffers of the few connections, not by what the clients sent.
+    let lines = d
+        .stderr()
+        .lines()
+        .filter(|l| l.contains("GET /healthz") || l.contains("GET /metrics"))
+        .count();
+    eprintln!("pipelining: {lines} access lines");
+    assert!(lines < 200_000, "{lines} access lines");
+}
+
+#[test]
+fn huge_heads_are_refused_early() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let d = secret_daemon(&[]);
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    under_attack(&d, 5, "huge heads", |stop| {
+        std::thread::scope(|s| {
+            for i in 0..16 {
+                let answers = answers.clone();
+                s.spawn(move || {
+                    let mut c = attacker(d.addr).unwrap();
+                    c.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+                    let start: &[u8] = if i % 2 == 0 {
+                        b"GET /healthz HTTP/1.1\r\nX-Big: "
+                    } else {
+                        b"GET /"
+                    };
+                    let _ = c.write_all(start);
+                    let chunk = vec![b'a'; 64 * 1024];
+                    // Up to 128 MiB, until the server stops reading.
+                    for _ in 0..2048 {
+                        if stop.load(Ordering::SeqCst) || c.write_all(&chunk).is_err() {
+                            break;
+                        }
+                    }
+                    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                    let mut answer = Vec::new();
+                    let _ = c.read_to_end(&mut answer);
+                    answers.lock().unwrap().push(
+                        String::from_utf8_lossy(&answer[..answer.len().min(12)]).into_owned(),
+                    );
+                });
+            }
+        });
+    });
+    let answers = answers.lock().unwrap();
+    assert_eq!(answers.len(), 16);
+    // The answer may be lost to a reset while the client still writes;
+    // every one that arrived is the right refusal.
+    for a in answers.iter().filter(|a| !a.is_empty()) {
+        assert!(a == "HTTP/1.1 431" || a == "HTTP/1.1 414", "{a:?}");
+    }
+    let many_headers = format!(
+        "GET /healthz HTTP/1.1\r\n{}\r\n",
+        "A: b\r\n".repeat(100_000)
+    );
+    assert_eq!(statuses(d.addr, many_headers.as_bytes()), vec![431]);
+    let long_url = format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(8 << 20));
+    assert_eq!(statuses(d.addr, long_url.as_bytes()), vec![414]);
+}
+
+// ---- framing (RFC 9112) ----
+
+/// Sends `bytes` on one connection and returns every answer's status, in
+/// order, until the server closes.
+fn statuses(addr: SocketAddr, bytes: &[u8]) -> Vec<u16> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    // The server may answer and close before all is sent (a refusal).
+    let _ = s.write_all(bytes);
+    let mut data = Vec::new();
+    let _ = s.read_to_end(&mut data);
+    let text = String::from_utf8_lossy(&data);
+    text.match_indices("HTTP/1.1 ")
+        .filter_map(|(i, _)| text[i + 9..].get(..3)?.parse().ok())
+        .collect()
+}
+
+/// The head of a callback signed over `body`, with `extra` header lines
+/// (ending the head is up to `extra`).
+fn signed_head(body: &[u8], extra: &str) -> Vec<u8> {
+    let mut head = String::from("POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\n");
+    for (k, v) in signed_headers(SECRET, body) {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(extra);
+    head.into_bytes()
+}
+
+const HEALTHZ: &str = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+#[test]
+fn framing_is_strict() {
+    let d = secret_daemon(&[]);
+    let body = recipient_report(
+        "frame",
+        "+15550000001",
+        "Delivered",
+        0,
+        "2026-11-30T00:00:00Z",
+    );
+    // Two different lengths: 400 and closed; the rest is never run as a
+    // second request.
+    let two = signed_head(
+        &body,
+        &format!(
+            "Content-Length: 5\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        ),
+    );
+    assert_eq!(
+        statuses(
+            d.addr,
+            &[two, body.clone(), HEALTHZ.as_bytes().to_vec()].concat()
+        ),
+        vec![400]
+    );
+    let with_length = |cl: &str| {
+        let raw =
+            format!("POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: {cl}\r\n\r\n{HEALTHZ}");
+        statuses(d.addr, raw.as_bytes())
+    };
+    for bad in ["-1", "0x10", "abc", "5, 6", "+5", "", "1 2"] {
+        assert_eq!(with_length(bad), vec![400], "Content-Length: {bad}");
+    }
+    // A well-formed number too large for memory is too large, not 0.
+    assert_eq!(with_length("99999999999999999999999999"), vec![413]);
+    // Chunked plus Content-Length: read as chunked, answered, closed.
+    let chunked = [
+        signed_head(
+            &body,
+            "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+        ),
+        format!("{:x}\r\n", body.len()).into_bytes(),
+        body.clone(),
+        b"\r\n0\r\n\r\n".to_vec(),
+        HEALTHZ.as_bytes().to_vec(),
+    ]
+    .concat();
+    assert_eq!(statuses(d.addr, &chunked), vec![200]);
+    // A bad chunk size: 400, and what follows is not parsed.
+    let bad_chunk = format!(
+        "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{HEALTHZ}"
+    );
+    assert_eq!(statuses(d.addr, bad_chunk.as_bytes()), vec![400]);
+    // Bare CR, NUL, folding, bad names: 400.
+    for bad in [
+        "X-A: a\rb\r\n",
+        "X-A: a\0b\r\n",
+        "X-A: a\r\n folded\r\n",
+        "X A: b\r\n",
+    ] {
+        let raw = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{bad}\r\n{HEALTHZ}");
+        assert_eq!(statuses(d.addr, raw.as_bytes()), vec![400], "{bad:?}");
+    }
+    assert_eq!(
+        statuses(d.addr, b"GET /healthz HTTP/2.0\r\n\r\n"),
+        vec![505]
+    );
+    // Keep-alive and pipelining still work for well-formed requests.
+    assert_eq!(
+        statuses(
+            d.addr,
+            format!("{HEALTHZ}{HEALTHZ}GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+                .as_bytes()
+        ),
+        vec![200, 200, 200]
+    );
+    let metrics = d.get("/metrics").text();
+    assert!(
+        metrics.contains("sinch_dlr_edge_refused_total{status=\"400\"}"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn expect_continue_is_answered_without_a_body_length() {
+    let d = secret_daemon(&[]);
+    // Too large: 413 straight away, no 100 Continue first.
+    let big = "POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 1000000000\r\n\r\n";
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(big.as_bytes()).unwrap();
+    let mut data = Vec::new();
+    let _ = s.read_to_end(&mut data);
+    assert!(
+        data.starts_with(b"HTTP/1.1 413"),
+        "{:?}",
+        String::from_utf8_lossy(&data)
+    );
+    // A real callback: a bare 100 Continue, then the body, then 200.
+    let body = recipient_report(
+        "expect",
+        "+15550000002",
+        "Delivered",
+        0,
+        "2026-11-30T00:00:00Z",
+    );
+    let head = signed_head(
+        &body,
+        &format!(
+            "Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        ),
+    );
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(&head).unwrap();
+    let mut first = [0u8; 25];
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&body).unwrap();
+    let mut rest = [0u8; 12];
+    s.read_exact(&mut rest).unwrap();
+    assert_eq!(&rest, b"HTTP/1.1 200");
+}
+
+#[test]
+fn a_non_ascii_header_value_on_a_signed_callback_is_stored() {
+    let d = secret_daemon(&[]);
+    let body = recipient_report(
+        "cafe",
+        "+15550000003",
+        "Delivered",
+        0,
+        "2026-11-30T00:00:00Z",
+    );
+    let mut raw = signed_head(&body, "X-Other: caf");
+    raw.push(0xe9);
+    raw.extend_from_slice(
+        format!(
+            "\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    raw.extend_from_slice(&body);
+    let r = raw_request(d.addr, &raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"], "stored");
+}

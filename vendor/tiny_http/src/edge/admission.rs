@@ -1,0 +1,231 @@
+//! Who may hold a connection: the global cap, the per-address cap, and
+//! making room when full by closing the connection that has waited longest
+//! without a whole request (an idle keep-alive or a slow client), so a
+//! flood of stalled connections cannot keep a new client out.
+//! (sinch-dlr patch, see vendor/README.md.)
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Shutdown};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::EdgeCounters;
+use crate::connection::Connection;
+
+pub(crate) struct Admission {
+    max_connections: usize,
+    per_client: usize,
+    epoch: Instant,
+    closing: AtomicBool,
+    inner: Mutex<Inner>,
+    drained: Condvar,
+    pub(crate) counters: Arc<EdgeCounters>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_id: u64,
+    open: HashMap<u64, Entry>,
+    per_client: HashMap<IpAddr, usize>,
+}
+
+struct Entry {
+    client: Option<IpAddr>,
+    /// A handle on the socket, to close it from another thread.
+    socket: Connection,
+    phase: Arc<Phase>,
+}
+
+/// What a connection is doing, readable without the lock.
+#[derive(Default)]
+struct Phase {
+    /// Handling a request (not evictable) rather than waiting for one.
+    busy: AtomicBool,
+    /// Milliseconds since `epoch` when the current phase began.
+    since: AtomicU64,
+}
+
+pub(crate) enum Verdict {
+    Admitted(Ticket),
+    /// Every slot holds a connection that is being served.
+    Full,
+    /// This address holds its share already, every one busy.
+    ClientFull,
+    Closing,
+}
+
+impl Admission {
+    pub(crate) fn new(
+        max_connections: usize,
+        per_client: usize,
+        counters: Arc<EdgeCounters>,
+    ) -> Arc<Admission> {
+        Arc::new(Admission {
+            max_connections: max_connections.max(1),
+            per_client,
+            epoch: Instant::now(),
+            closing: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+            drained: Condvar::new(),
+            counters,
+        })
+    }
+
+    /// Admits a new connection, making room if needed.
+    pub(crate) fn admit(self: &Arc<Self>, socket: &Connection, client: Option<IpAddr>) -> Verdict {
+        if self.closing.load(Ordering::SeqCst) {
+            return Verdict::Closing;
+        }
+        let mut inner = self.lock();
+        if let Some(ip) = client {
+            let held = inner.per_client.get(&ip).copied().unwrap_or(0);
+            // An address at its share makes room among its own connections.
+            if self.per_client > 0 && held >= self.per_client && !self.evict_one(&mut inner, Some(ip))
+            {
+                return Verdict::ClientFull;
+            }
+        }
+        if inner.open.len() >= self.max_connections && !self.evict_one(&mut inner, None) {
+            return Verdict::Full;
+        }
+        let Ok(handle) = socket.try_clone() else {
+            return Verdict::Full;
+        };
+        let phase = Arc::new(Phase::default());
+        phase.since.store(self.now_ms(), Ordering::Relaxed);
+        inner.next_id += 1;
+        let id = inner.next_id;
+        if let Some(ip) = client {
+            *inner.per_client.entry(ip).or_insert(0) += 1;
+        }
+        inner.open.insert(
+            id,
+            Entry {
+                client,
+                socket: handle,
+                phase: phase.clone(),
+            },
+        );
+        Verdict::Admitted(Ticket {
+            id,
+            admission: self.clone(),
+            phase,
+        })
+    }
+
+    /// Closes the connection (of `client`, if given) that has waited
+    /// longest for a whole request.
+    fn evict_one(&self, inner: &mut Inner, client: Option<IpAddr>) -> bool {
+        let oldest = inner
+            .open
+            .iter()
+            .filter(|(_, e)| client.is_none() || e.client == client)
+            .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
+            .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
+            .map(|(id, _)| *id);
+        let Some(entry) = oldest.and_then(|id| Self::remove(inner, id)) else {
+            return false;
+        };
+        let _ = entry.socket.shutdown(Shutdown::Both);
+        self.counters.evicted.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    fn remove(inner: &mut Inner, id: u64) -> Option<Entry> {
+        let entry = inner.open.remove(&id)?;
+        if let Some(ip) = entry.client {
+            if let Some(n) = inner.per_client.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    inner.per_client.remove(&ip);
+                }
+            }
+        }
+        Some(entry)
+    }
+
+    fn release(&self, id: u64) {
+        let mut inner = self.lock();
+        Self::remove(&mut inner, id);
+        if inner.open.is_empty() {
+            self.drained.notify_all();
+        }
+    }
+
+    /// Stops admitting, and closes every connection that is waiting for a
+    /// request; busy ones close after their answer.
+    pub(crate) fn close_waiting(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        let inner = self.lock();
+        for entry in inner.open.values() {
+            if !entry.phase.busy.load(Ordering::SeqCst) {
+                let _ = entry.socket.shutdown(Shutdown::Read);
+            }
+        }
+    }
+
+    /// Waits until every connection has closed, at most `timeout`; true if
+    /// they all did.
+    pub(crate) fn wait_drained(&self, timeout: Duration) -> bool {
+        let inner = self.lock();
+        let (inner, _) = self
+            .drained
+            .wait_timeout_while(inner, timeout, |i| !i.open.is_empty())
+            .unwrap_or_else(|e| e.into_inner());
+        inner.open.is_empty()
+    }
+
+    pub(crate) fn open(&self) -> usize {
+        self.lock().open.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+}
+
+/// One admitted connection's place; dropping it frees the place.
+pub(crate) struct Ticket {
+    id: u64,
+    admission: Arc<Admission>,
+    phase: Arc<Phase>,
+}
+
+impl Ticket {
+    /// Waiting for (or reading) a request: may be closed to make room.
+    pub(crate) fn waiting(&self) {
+        self.set(false);
+    }
+
+    /// A whole request is being handled: never closed to make room.
+    pub(crate) fn busy(&self) {
+        self.set(true);
+    }
+
+    /// The server is stopping: take no further request.
+    pub(crate) fn closing(&self) -> bool {
+        self.admission.closing.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn counters(&self) -> &EdgeCounters {
+        &self.admission.counters
+    }
+
+    fn set(&self, busy: bool) {
+        self.phase
+            .since
+            .store(self.admission.now_ms(), Ordering::Relaxed);
+        self.phase.busy.store(busy, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.admission.release(self.id);
+    }
+}
