@@ -220,6 +220,11 @@ fn report(phase: &str, connections: usize, m: &Measured, usage: Usage) {
         "server_cpu_seconds": round3(usage.cpu),
         "server_peak_rss_mib": (usage.rss as f64 / 1048576.0 * 10.0).round() / 10.0,
     });
+    if m.requests > 0 && usage.cpu > 0.0 {
+        let per_request = |v: f64| (v / m.requests as f64 * 100.0).round() / 100.0;
+        line["server_cpu_us_per_request"] = json!(per_request(usage.cpu * 1e6));
+        line["context_switches_per_request"] = json!(per_request(usage.context_switches as f64));
+    }
     if let Some((commits, writes)) = usage.commits {
         // Group commit at work: how many writes shared each fsync.
         line["commits"] = json!(commits);
@@ -336,6 +341,7 @@ fn signed(body: &[u8]) -> Vec<u8> {
 struct Usage {
     cpu: f64,
     rss: u64,
+    context_switches: u64,
     commits: Option<(f64, f64)>,
 }
 
@@ -397,16 +403,18 @@ impl Server {
 
     /// CPU and commits since the last call, and peak RSS so far.
     fn take_usage(&mut self) -> Usage {
-        let (cpu, rss) = proc::usage(self.child.id());
+        let (cpu, rss, context_switches) = proc::usage(self.child.id());
         let now = Usage {
             cpu,
             rss,
+            context_switches,
             commits: commit_totals(self.addr),
         };
         let (c0, w0) = self.last.commits.unwrap_or_default();
         let since = Usage {
             cpu: cpu - self.last.cpu,
             rss,
+            context_switches: context_switches.saturating_sub(self.last.context_switches),
             commits: now.commits.map(|(c, w)| (c - c0, w - w0)),
         };
         self.last = now;

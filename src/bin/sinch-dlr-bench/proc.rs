@@ -1,8 +1,34 @@
-//! What a server process costs, read from /proc: CPU time and peak RSS.
+//! What a server process costs, read from /proc: CPU time, peak RSS and
+//! context switches.
 
-/// (user + system CPU seconds, peak resident set in bytes) of `pid`.
-pub fn usage(pid: u32) -> (f64, u64) {
-    (cpu_seconds(pid), peak_rss(pid))
+/// (user + system CPU seconds, peak resident set in bytes, context
+/// switches of its live threads) of `pid`.
+pub fn usage(pid: u32) -> (f64, u64, u64) {
+    (cpu_seconds(pid), peak_rss(pid), context_switches(pid))
+}
+
+/// Voluntary + involuntary context switches, summed over the threads alive
+/// now (a thread that ended took its count with it; the daemon's threads
+/// live through a phase).
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter_map(|l| {
+                    let v = l
+                        .strip_prefix("voluntary_ctxt_switches:")
+                        .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))?;
+                    v.trim().parse::<u64>().ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 fn cpu_seconds(pid: u32) -> f64 {
