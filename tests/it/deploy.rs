@@ -4,6 +4,7 @@
 
 use crate::support::*;
 use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -119,67 +120,76 @@ fn socket_activation_uses_the_passed_socket() {
     assert!(exit.success(), "{exit}: {stderr}");
 }
 
-/// HTTPS straight from the daemon with a self-signed certificate; a
-/// client that trusts it gets answers, plain HTTP gets nothing useful.
-#[test]
-fn https_with_a_self_signed_certificate() {
-    let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        // A server certificate, not a CA (webpki refuses a CA as end entity).
-        .args([
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-        ])
-        .arg("-keyout")
+/// A self-signed server certificate for localhost (not a CA: webpki
+/// refuses a CA as end entity) over a key that `openssl <keygen> -out
+/// key.pem` makes in `dir`; None when openssl is not installed.
+fn self_signed(dir: &Path, keygen: &[&str]) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let run = |cmd: &mut Command| cmd.stderr(Stdio::null()).status();
+    if !run(Command::new("openssl").args(keygen).arg("-out").arg(&key)).is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let made = run(Command::new("openssl")
+        .args(["req", "-x509", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-key")
         .arg(&key)
         .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
-        eprintln!("SKIPPED: openssl is not installed");
-        return;
-    }
+        .arg(&cert))
+    .unwrap();
+    assert!(made.success(), "openssl req: {made}");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let d = Daemon::with_env(&[
+    Some((cert, key))
+}
+
+/// A PKCS#8 ("PRIVATE KEY") P-256 key, what `openssl req -newkey` writes.
+const PKCS8_EC: &[&str] = &[
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+];
+
+fn tls_daemon(cert: &Path, key: &Path) -> Daemon {
+    Daemon::with_env(&[
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
         ("SINCH_DLR_API_TOKEN", TOKEN),
         ("SINCH_DLR_TLS_CERT", cert.to_str().unwrap()),
         ("SINCH_DLR_TLS_KEY", key.to_str().unwrap()),
-    ]);
-    let pem = std::fs::read(&cert).unwrap();
+    ])
+}
+
+/// A client that trusts exactly the certificate in `cert`.
+fn trusting(cert: &Path) -> ureq::Agent {
+    let pem = std::fs::read(cert).unwrap();
     let root = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
     let tls = ureq::tls::TlsConfig::builder()
         .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
             root,
         ])))
         .build();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    ureq::Agent::config_builder()
         .tls_config(tls)
         .http_status_as_error(false)
         .build()
-        .into();
+        .into()
+}
+
+/// HTTPS straight from the daemon with a self-signed certificate; a
+/// client that trusts it gets answers, plain HTTP gets nothing useful.
+#[test]
+fn https_with_a_self_signed_certificate() {
+    let certs = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed(certs.path(), PKCS8_EC) else {
+        eprintln!("SKIPPED: openssl is not installed");
+        return;
+    };
+    let d = tls_daemon(&cert, &key);
+    let agent = trusting(&cert);
     let url = format!("https://localhost:{}/healthz", d.addr.port());
     let r = agent.get(&url).call().unwrap();
     assert_eq!(r.status().as_u16(), 200);
@@ -197,4 +207,64 @@ fn https_with_a_self_signed_certificate() {
     // An untrusting client refuses the self-signed certificate.
     let strict: ureq::Agent = ureq::Agent::config_builder().build().into();
     assert!(strict.get(&url).call().is_err());
+}
+
+/// Keys in the other PEM forms openssl writes: PKCS#1 ("RSA PRIVATE KEY")
+/// and SEC1 ("EC PRIVATE KEY").
+#[test]
+fn https_takes_rsa_and_sec1_keys() {
+    let keygens: [(&[&str], &str); 2] = [
+        (&["genrsa", "-traditional", "2048"], "RSA PRIVATE KEY"),
+        (
+            &["ecparam", "-name", "prime256v1", "-genkey", "-noout"],
+            "EC PRIVATE KEY",
+        ),
+    ];
+    for (keygen, kind) in keygens {
+        let certs = tempfile::tempdir().unwrap();
+        let Some((cert, key)) = self_signed(certs.path(), keygen) else {
+            eprintln!("SKIPPED: openssl is not installed");
+            return;
+        };
+        let pem = std::fs::read_to_string(&key).unwrap();
+        assert!(pem.starts_with(&format!("-----BEGIN {kind}-----")), "{pem}");
+        let d = tls_daemon(&cert, &key);
+        let url = format!("https://localhost:{}/healthz", d.addr.port());
+        let r = trusting(&cert).get(&url).call().unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{kind}");
+    }
+}
+
+/// A key that is not a key, or not the certificate's, stops the start with
+/// a message and exit 1 (it used to panic on the first).
+#[test]
+fn a_bad_tls_key_fails_the_start_cleanly() {
+    let certs = tempfile::tempdir().unwrap();
+    let Some((cert, _)) = self_signed(certs.path(), PKCS8_EC) else {
+        eprintln!("SKIPPED: openssl is not installed");
+        return;
+    };
+    let other = tempfile::tempdir().unwrap();
+    let (_, other_key) = self_signed(other.path(), PKCS8_EC).unwrap();
+    let garbage = certs.path().join("garbage.pem");
+    std::fs::write(&garbage, "not a key\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&garbage, std::fs::Permissions::from_mode(0o600)).unwrap();
+    for (key, says) in [
+        (&garbage, "no PKCS#8, RSA or EC private key"),
+        (&other_key, "TLS certificate and key"),
+    ] {
+        let out = binary(certs.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"])
+            .env("SINCH_DLR_CALLBACK_SECRETS", SECRET)
+            .env("SINCH_DLR_API_TOKEN", TOKEN)
+            .env("SINCH_DLR_TLS_CERT", &cert)
+            .env("SINCH_DLR_TLS_KEY", key)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(says), "{says:?} not in: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }

@@ -1,5 +1,7 @@
 use crate::connection::Connection;
 use crate::util::refined_tcp_stream::Stream as RefinedStream;
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::error::Error;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr};
@@ -70,35 +72,31 @@ impl RustlsContext {
         certificates: Vec<u8>,
         private_key: Zeroizing<Vec<u8>>,
     ) -> Result<Self, Box<dyn Error + Send + Sync>> {
-        let certificate_chain: Vec<rustls::Certificate> =
-            rustls_pemfile::certs(&mut certificates.as_slice())?
-                .into_iter()
-                .map(|bytes| rustls::Certificate(bytes))
-                .collect();
-
+        let certificate_chain = CertificateDer::pem_slice_iter(&certificates)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("TLS certificate: {e}"))?;
         if certificate_chain.is_empty() {
-            return Err("Couldn't extract certificate chain from config.".into());
+            return Err("TLS certificate: no CERTIFICATE section in the PEM".into());
         }
 
-        let private_key = rustls::PrivateKey({
-            let pkcs8_keys = rustls_pemfile::pkcs8_private_keys(
-                &mut private_key.clone().as_slice(),
-            )
-            .expect("file contains invalid pkcs8 private key (encrypted keys are not supported)");
+        // The first PKCS#8 ("PRIVATE KEY"), PKCS#1 ("RSA PRIVATE KEY") or
+        // SEC1 ("EC PRIVATE KEY") section; anything unusable is an error,
+        // never a panic.
+        let private_key = PrivateKeyDer::from_pem_slice(&private_key).map_err(|e| match e {
+            pem::Error::NoItemsFound => "TLS key: no PKCS#8, RSA or EC private key in the PEM \
+                 (encrypted keys are not supported)"
+                .to_string(),
+            e => format!("TLS key: {e}"),
+        })?;
 
-            if let Some(pkcs8_key) = pkcs8_keys.first() {
-                pkcs8_key.clone()
-            } else {
-                let rsa_keys = rustls_pemfile::rsa_private_keys(&mut private_key.as_slice())
-                    .expect("file contains invalid rsa private key");
-                rsa_keys[0].clone()
-            }
-        });
-
-        let tls_conf = rustls::ServerConfig::builder()
-            .with_safe_defaults()
+        // The same provider (ring) the rest of the binary's rustls uses, named
+        // explicitly so that no process-wide default has to be installed.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls_conf = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(certificate_chain, private_key)?;
+            .with_single_cert(certificate_chain, private_key)
+            .map_err(|e| format!("TLS certificate and key: {e}"))?;
 
         Ok(Self(Arc::new(tls_conf)))
     }
