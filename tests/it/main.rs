@@ -14,6 +14,7 @@ mod deploy;
 mod faults;
 mod fixtures;
 mod hostile;
+mod input;
 mod messages;
 mod operators;
 mod process;

@@ -1,0 +1,103 @@
+//! Input the daemon must not trust (issue #13): the shape of signature
+//! headers, recipients, CSV cells, `{id}` path segments, and the
+//! dashboard session (login throttling, revocation, Origin, Secure).
+
+use crate::support::*;
+use serde_json::json;
+
+/// Posts `body` signed with `SECRET` over the given nonce and timestamp
+/// (the signature is genuine for exactly these three values).
+fn post_signed(d: &Daemon, body: &[u8], nonce: &str, ts: &str) -> Response {
+    let signature = sinch_dlr::auth::sign(SECRET, body, nonce, ts);
+    d.request(
+        "POST",
+        "/api/sinchCallbacks",
+        &[
+            ("Content-Type", "application/json"),
+            ("x-sinch-webhook-signature", &signature),
+            ("x-sinch-webhook-signature-nonce", nonce),
+            ("x-sinch-webhook-signature-timestamp", ts),
+            ("x-sinch-webhook-signature-algorithm", "HmacSHA256"),
+        ],
+        body,
+    )
+}
+
+fn quarantine(d: &Daemon) -> Vec<serde_json::Value> {
+    d.get("/api/quarantine").json()["quarantine"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The signature covers `body.nonce.timestamp`, so a genuine body cut at
+/// its last `.` with the rest moved into the nonce carries a valid HMAC.
+/// Nonces with `.`, empty nonces and timestamps that are not plain digits
+/// are refused as failed authentication (401), and nothing is stored.
+#[test]
+fn signature_nonce_and_timestamp_must_have_their_shape() {
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("SINCH_DLR_CALLBACK_MAX_AGE", "300"),
+    ]);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let genuine = recipient_report(
+        "B1",
+        "15551230001",
+        "Delivered",
+        0,
+        "2025-03-02T10:15:42.000Z",
+    );
+    let nonce = "01JTESTNONCE0000000000000";
+    // Sinch sent `genuine` with `nonce`; an attacker replays the signature
+    // with the body cut at its last '.' and the tail moved into the nonce.
+    let text = String::from_utf8(genuine.clone()).unwrap();
+    let (head, tail) = text.rsplit_once('.').unwrap();
+    let signature = sinch_dlr::auth::sign(SECRET, &genuine, nonce, &now);
+    let moved_nonce = format!("{tail}.{nonce}");
+    assert_eq!(
+        sinch_dlr::auth::sign(SECRET, head.as_bytes(), &moved_nonce, &now),
+        signature,
+        "the same signature verifies the cut body"
+    );
+    let cut = d.request(
+        "POST",
+        "/api/sinchCallbacks",
+        &[
+            ("x-sinch-webhook-signature", &signature),
+            ("x-sinch-webhook-signature-nonce", &moved_nonce),
+            ("x-sinch-webhook-signature-timestamp", &now),
+        ],
+        head.as_bytes(),
+    );
+    assert_eq!(cut.status, 401, "cut body: {}", cut.text());
+    let cases: &[(&str, &str)] = &[
+        ("", &now),
+        ("a.b", &now),
+        (nonce, ""),
+        (nonce, "notanumber"),
+        (nonce, "-1"),
+        (nonce, "+1740910531"),
+        (nonce, "0ts"),
+        (nonce, " 1740910531x"),
+    ];
+    for (n, ts) in cases {
+        let r = post_signed(&d, &genuine, n, ts);
+        assert_eq!(r.status, 401, "nonce {n:?} timestamp {ts:?}: {}", r.text());
+    }
+    let stats = d.get("/api/stats").json();
+    assert_eq!(stats["messages"], 0, "nothing merged");
+    assert!(
+        quarantine(&d).is_empty(),
+        "nothing kept from refused bodies"
+    );
+    // The genuine triple still passes, with the freshness window on.
+    let ok = post_signed(&d, &genuine, nonce, &now);
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert_eq!(ok.json(), json!({"result": "stored"}));
+}
