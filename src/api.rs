@@ -85,11 +85,10 @@ fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
     let b: Body = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("body must be a JSON object: {e}")))?;
     let to = required("to", b.to)?;
-    let digits = phone::digits(&to).len();
-    if !(1..=20).contains(&digits) {
-        return Err(ApiError::BadRequest(
-            "to: expected a phone number like +15551230001".into(),
-        ));
+    if let Err(why) = phone::normalize(&to) {
+        return Err(ApiError::BadRequest(format!(
+            "to: {why}; expected a phone number like +15551230001"
+        )));
     }
     let batch_id = required("batch_id", b.batch_id)?;
     if batch_id.len() > 128 {

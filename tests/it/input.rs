@@ -101,3 +101,81 @@ fn signature_nonce_and_timestamp_must_have_their_shape() {
     assert_eq!(ok.status, 200, "{}", ok.text());
     assert_eq!(ok.json(), json!({"result": "stored"}));
 }
+
+/// One recipient rule for registrations and callbacks: after the usual
+/// formatting only ASCII digits, 1 to 15 of them. A callback whose
+/// recipient breaks it is authentic, so it is kept (200 `quarantined`,
+/// with the reason and the raw body), never merged into a message.
+#[test]
+fn recipients_must_be_phone_numbers_on_both_paths() {
+    let d = Daemon::start();
+    let registered = d.post_api(
+        "/api/messages",
+        &json!({"to": "+1 (555) 123-0001", "batch_id": "B", "client_reference": "r1"}),
+    );
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    assert_eq!(registered.json()["recipient"], "15551230001");
+    let bad = [
+        "abc".to_string(),
+        "+".to_string(),
+        "١٥٥٥١٢٣٠٠٠١".to_string(),
+        "１５５５１２３０００１".to_string(),
+        "1555123000１".to_string(),
+        "1234567890123456".to_string(),
+        "1".repeat(400),
+    ];
+    for to in &bad {
+        let r = d.post_api("/api/messages", &json!({"to": to, "batch_id": "B"}));
+        assert_eq!(r.status, 400, "registration of {to:?}: {}", r.text());
+        assert!(r.json()["error"].as_str().unwrap().starts_with("to:"));
+    }
+    let mut bodies = Vec::new();
+    for to in &bad {
+        let body = recipient_report("B", to, "Delivered", 0, "2025-03-02T10:15:42Z");
+        let r = d.callback(&body);
+        assert_eq!(r.status, 200, "callback for {to:?}: {}", r.text());
+        assert_eq!(r.json(), json!({"result": "quarantined"}), "{to:?}");
+        bodies.push(String::from_utf8(body).unwrap());
+    }
+    // A batch report listing one bad recipient is not split: kept whole.
+    let batch = r#"{"batch_id":"B","statuses":[{"code":0,"count":2,"recipients":["15551230001","abc"],"status":"Delivered"}],"type":"delivery_report_sms"}"#;
+    let r = d.callback(batch.as_bytes());
+    assert_eq!(r.json(), json!({"result": "quarantined"}));
+    bodies.push(batch.to_string());
+
+    let kept = quarantine(&d);
+    assert_eq!(
+        kept.len(),
+        bodies.len(),
+        "every body kept, none as duplicate"
+    );
+    for body in &bodies {
+        let entry = kept
+            .iter()
+            .find(|q| q["raw"].as_str() == Some(body))
+            .unwrap_or_else(|| panic!("{body} not in quarantine"));
+        let reason = entry["reason"].as_str().unwrap();
+        assert!(reason.contains("recipient"), "{reason}");
+    }
+    let stats = d.get("/api/stats").json();
+    assert_eq!(stats["messages"], 1, "no message for a bad recipient");
+    let m = d.get("/api/messages/1").json();
+    assert_eq!(
+        m["status_updates"],
+        json!([]),
+        "`1555123000１` is not merged"
+    );
+    // A well-formed callback (Sinch's digits, or formatted) still matches.
+    let ok = d.callback(&recipient_report(
+        "B",
+        "+1 555-123-0001",
+        "Delivered",
+        0,
+        "2025-03-02T10:15:42Z",
+    ));
+    assert_eq!(ok.json(), json!({"result": "stored"}));
+    assert_eq!(
+        d.get("/api/messages/1").json()["latest_status"],
+        "Delivered"
+    );
+}
