@@ -60,9 +60,7 @@ pub fn reconcile(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// `GET /api/messages/{id}`.
 pub fn message(app: &App, id: &str) -> Result<Reply, ApiError> {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("message id {id:?} is not a number")))?;
+    let id = crate::http::path_id(id)?;
     match app.store.message(id) {
         Ok(Some(m)) => Ok(Reply::json(200, &m)),
         Ok(None) => Err(ApiError::NotFound),

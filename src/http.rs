@@ -81,6 +81,13 @@ impl Request {
     }
 }
 
+/// A numeric `{id}` path segment. Ids are `u64`s from 1; a segment that is
+/// not one (`abc`, `-1`, 25 digits, `..`) names nothing that can exist, so
+/// it is a 404 like any unknown id, not a 400.
+pub fn path_id(segment: &str) -> Result<u64, ApiError> {
+    segment.parse().map_err(|_| ApiError::NotFound)
+}
+
 /// Splits `/path?a=1&b=2` into the path and decoded query pairs.
 pub fn split_url(url: &str) -> (String, Vec<(String, String)>) {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));

@@ -331,9 +331,7 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
 }
 
 fn message(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
-    let id: u64 = raw_id
-        .parse()
-        .map_err(|_| ApiError::BadRequest("message id is not a number".into()))?;
+    let id = crate::http::path_id(raw_id)?;
     let Some(m) = app.store.message(id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };

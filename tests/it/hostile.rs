@@ -233,12 +233,12 @@ fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         (
             "path traversal",
             d.get("/api/messages/..%2F..%2Fetc%2Fpasswd"),
-            400,
+            404,
         ),
         (
             "absurd id",
             d.get("/api/messages/99999999999999999999999"),
-            400,
+            404,
         ),
         (
             "absurd limit",

@@ -223,3 +223,31 @@ fn csv_export_neutralises_formulas_and_ndjson_stays_exact() {
     assert_eq!(rows[1]["to"], "+15551230001");
     assert_eq!(rows[0]["body"], "\tcmd");
 }
+
+/// Every `{id}` route: a segment that is not an id (not a number, too
+/// large, negative, `..`) names nothing that can exist, so it is a 404
+/// like an unknown id, never a 400.
+#[test]
+fn ids_that_cannot_exist_are_not_found() {
+    let d = Daemon::start();
+    let token = format!("Bearer {TOKEN}");
+    for bad in [
+        "abc",
+        "99999999999999999999999",
+        "-1",
+        "1.0",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%20",
+        "12345",
+    ] {
+        for (method, path) in [
+            ("GET", format!("/api/messages/{bad}")),
+            ("GET", format!("/api/inbound/{bad}")),
+            ("POST", format!("/api/quarantine/{bad}/retry")),
+            ("GET", format!("/ui/messages/{bad}")),
+        ] {
+            let r = d.request(method, &path, &[("Authorization", &token)], b"");
+            assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
+        }
+    }
+}
