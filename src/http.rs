@@ -36,6 +36,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub headers: Headers,
     pub body: Vec<u8>,
+    /// The peer's address (None for requests made in-process by the CLI).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -247,6 +249,9 @@ pub enum ApiError {
     /// An upstream (Sinch) did not answer in time.
     GatewayTimeout(String),
     TooLarge(usize),
+    /// Too many failed token guesses from this address; retry after so
+    /// many seconds.
+    TooManyRequests(u64),
     /// A body that is not labelled JSON.
     UnsupportedMediaType(String),
     /// The store could not commit; the client should retry.
@@ -267,6 +272,9 @@ impl fmt::Display for ApiError {
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
             ApiError::TooLarge(cap) => write!(f, "body larger than {cap} bytes"),
+            ApiError::TooManyRequests(secs) => {
+                write!(f, "too many failed attempts; retry in {secs} s")
+            }
             ApiError::UnsupportedMediaType(m) => {
                 write!(f, "content type {m:?} is not application/json")
             }
@@ -288,6 +296,7 @@ impl ApiError {
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
             ApiError::TooLarge(_) => 413,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,
@@ -301,6 +310,7 @@ impl ApiError {
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
             ApiError::Unavailable => reply.with_header("Retry-After", "5"),
+            ApiError::TooManyRequests(secs) => reply.with_header("Retry-After", secs.to_string()),
             _ => reply,
         }
     }

@@ -12,6 +12,7 @@ use crate::metrics::{Metrics, StoreGauges};
 use crate::reconcile::Reconciler;
 use crate::send::SinchClient;
 use crate::store::Store;
+use crate::throttle::{Blocked, Throttle};
 use crate::writer::WriterHandle;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,6 +34,10 @@ pub struct App {
     pub stale_after: Duration,
     /// Whether /metrics needs the API token.
     pub metrics_need_token: bool,
+    /// Failed token guesses per client address (login and bearer).
+    pub throttle: Throttle,
+    /// Whether this daemon serves HTTPS itself (SINCH_DLR_TLS_*).
+    pub tls: bool,
 }
 
 pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -103,10 +108,48 @@ fn require_token(app: &App, req: &Request) -> Result<(), ApiError> {
             "the API is disabled: set SINCH_DLR_API_TOKEN (or SINCH_DLR_API_TOKEN_FILE) and restart".into(),
         ));
     };
-    if verify_bearer(&req.headers, token) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized)
+    match bearer_guess(app, req, token) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::Unauthorized),
+        Err(blocked) => Err(ApiError::TooManyRequests(blocked.retry_after_secs)),
+    }
+}
+
+/// `Authorization: Bearer` as one guess at the token (throttle.rs). A
+/// request without an Authorization header guesses nothing and is not
+/// counted.
+pub fn bearer_guess(app: &App, req: &Request, token: &Secret) -> Result<bool, Blocked> {
+    let offered = req.headers.get("authorization").is_some();
+    guess(app, req, "bearer", || {
+        offered.then(|| verify_bearer(&req.headers, token))
+    })
+}
+
+/// One guess at the API token from the request's address: `attempt`
+/// answers None (nothing offered), Some(right). Err when the address is
+/// blocked; then nothing was checked. Never for Sinch callbacks.
+pub fn guess(
+    app: &App,
+    req: &Request,
+    kind: &'static str,
+    attempt: impl FnOnce() -> Option<bool>,
+) -> Result<bool, Blocked> {
+    let now = std::time::Instant::now();
+    if let Err(blocked) = app.throttle.check(req.client_ip, now) {
+        app.metrics.auth_refused(kind, "throttled");
+        return Err(blocked);
+    }
+    match attempt() {
+        Some(true) => {
+            app.throttle.success(req.client_ip);
+            Ok(true)
+        }
+        Some(false) => {
+            app.throttle.failure(req.client_ip, now);
+            app.metrics.auth_refused(kind, "wrong");
+            Ok(false)
+        }
+        None => Ok(false),
     }
 }
 

@@ -14,10 +14,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::auth::{Secret, ct_eq, verify_bearer};
+use crate::auth::{Secret, ct_eq};
 use crate::clock::now_secs;
 use crate::http::{ApiError, Reply, Request};
 use crate::routes::App;
+use crate::throttle::Blocked;
 
 const COOKIE: &str = "sdlr_session";
 /// How long a login lasts.
@@ -68,11 +69,21 @@ fn authorised(app: &App, req: &Request) -> Result<(), Reply> {
             ),
         ));
     };
-    if verify_bearer(&req.headers, token) || session_valid(req, token, now_secs()) {
-        Ok(())
-    } else {
-        Err(redirect("/ui/login"))
+    if session_valid(req, token, now_secs()) {
+        return Ok(());
     }
+    match crate::routes::bearer_guess(app, req, token) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(redirect("/ui/login")),
+        Err(blocked) => Err(too_many(blocked)),
+    }
+}
+
+/// 429 for an address that failed too often (throttle.rs).
+fn too_many(blocked: Blocked) -> Reply {
+    let secs = blocked.retry_after_secs;
+    let why = format!("Too many failed attempts from your address; try again in {secs} s.");
+    html_reply(429, html::login_page(Some(&why))).with_header("Retry-After", secs.to_string())
 }
 
 fn login(app: &App, req: &Request) -> Reply {
@@ -90,9 +101,19 @@ fn login(app: &App, req: &Request) -> Reply {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v)
         .unwrap_or_default();
-    if !ct_eq(given.as_bytes(), token.expose().as_bytes()) {
-        log::warn!("dashboard login refused");
-        return html_reply(401, html::login_page(Some("Wrong token.")));
+    let right = crate::routes::guess(app, req, "login", || {
+        Some(ct_eq(given.as_bytes(), token.expose().as_bytes()))
+    });
+    match right {
+        Ok(true) => {}
+        Ok(false) => {
+            log::warn!("dashboard login refused");
+            return html_reply(401, html::login_page(Some("Wrong token.")));
+        }
+        Err(blocked) => {
+            log::warn!("dashboard login throttled");
+            return too_many(blocked);
+        }
     }
     let expires = now_secs() + SESSION_SECS;
     let cookie = format!(

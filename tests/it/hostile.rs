@@ -301,6 +301,9 @@ fn every_data_endpoint_needs_the_token() {
         assert_eq!(r.status, 401, "{method} {path} without token");
         let r = with_token.request(method, path, &[("Authorization", "Bearer wrong")], b"{}");
         assert_eq!(r.status, 401, "{method} {path} wrong token");
+        // A right token resets this address's failed-guess count, so the
+        // next wrong one is answered 401 again rather than 429 (throttle.rs).
+        assert_eq!(with_token.get("/api/stats").status, 200);
         let r = without.request(
             method,
             path,

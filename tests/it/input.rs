@@ -251,3 +251,104 @@ fn ids_that_cannot_exist_are_not_found() {
         }
     }
 }
+
+/// A dashboard login form post with this daemon's own Origin.
+fn login_with(d: &Daemon, token: &str) -> Response {
+    let origin = format!("http://{}", d.addr);
+    d.request(
+        "POST",
+        "/ui/login",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", &origin),
+        ],
+        format!("token={token}").as_bytes(),
+    )
+}
+
+fn metric(d: &Daemon, line_start: &str) -> u64 {
+    let text = d.request("GET", "/metrics", &[], b"").text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(line_start))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+fn retry_after(r: &Response) -> u64 {
+    r.header("Retry-After").unwrap().parse().unwrap()
+}
+
+/// 300 wrong tokens, then the right one: after 5 failures the address is
+/// answered 429 + Retry-After without the token being looked at (so the
+/// right one is refused too), the wait doubles with each failure after a
+/// block, a success resets the count, wrong bearer tokens count alike,
+/// Sinch callbacks are never throttled, and a metric counts it all.
+#[test]
+fn failed_logins_and_bearer_guesses_are_throttled() {
+    let d = Daemon::start();
+    let mut answers = Vec::new();
+    for i in 0..300 {
+        answers.push(login_with(&d, &format!("guess-{i}")).status);
+    }
+    assert!(
+        answers[..5].iter().all(|s| *s == 401),
+        "{:?}",
+        &answers[..5]
+    );
+    assert!(answers[5..].iter().all(|s| *s == 429), "the rest: 429");
+    let right = login_with(&d, TOKEN);
+    assert_eq!(right.status, 429, "blocked: the right token is not checked");
+    assert!(right.header("Set-Cookie").is_none());
+    assert_eq!(retry_after(&right), 1);
+    // The API token guessed by bearer is the same secret: blocked too.
+    let api = d.get("/api/stats");
+    assert_eq!(api.status, 429, "{}", api.text());
+    assert_eq!(retry_after(&api), 1);
+    // Callbacks are never throttled (a 4xx loses them): signed is stored,
+    // unsigned is 401 as ever.
+    let body = recipient_report("B", "15551230001", "Delivered", 0, "2025-03-02T10:15:42Z");
+    assert_eq!(d.callback(&body).json(), json!({"result": "stored"}));
+    let unsigned = d.request("POST", "/api/sinchCallbacks", &[], &body);
+    assert_eq!(unsigned.status, 401);
+    assert_eq!(
+        metric(
+            &d,
+            r#"sinch_dlr_auth_refused_total{kind="login",reason="wrong"}"#
+        ),
+        5
+    );
+    assert_eq!(
+        metric(
+            &d,
+            r#"sinch_dlr_auth_refused_total{kind="login",reason="throttled"}"#
+        ),
+        296
+    );
+    assert_eq!(
+        metric(
+            &d,
+            r#"sinch_dlr_auth_refused_total{kind="bearer",reason="throttled"}"#
+        ),
+        1
+    );
+    // After the block, one more failure blocks twice as long.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let wrong_bearer = d.request(
+        "GET",
+        "/api/stats",
+        &[("Authorization", "Bearer wrong")],
+        b"",
+    );
+    assert_eq!(wrong_bearer.status, 401);
+    let blocked = login_with(&d, TOKEN);
+    assert_eq!(blocked.status, 429);
+    assert_eq!(retry_after(&blocked), 2, "the wait doubles");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let ok = login_with(&d, TOKEN);
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    assert!(ok.header("Set-Cookie").is_some());
+    // A success starts again: five wrong guesses are 401 before a 429.
+    for _ in 0..5 {
+        assert_eq!(login_with(&d, "guess").status, 401);
+    }
+    assert_eq!(login_with(&d, "guess").status, 429);
+}
