@@ -123,63 +123,10 @@ fn socket_activation_uses_the_passed_socket() {
 /// client that trusts it gets answers, plain HTTP gets nothing useful.
 #[test]
 fn https_with_a_self_signed_certificate() {
-    let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=DNS:localhost,IP:127.0.0.1",
-        ])
-        // A server certificate, not a CA (webpki refuses a CA as end entity).
-        .args([
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            "extendedKeyUsage=serverAuth",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status();
-    if !made.is_ok_and(|s| s.success()) {
+    let Some((d, agent)) = tls_daemon() else {
         eprintln!("SKIPPED: openssl is not installed");
         return;
-    }
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let d = Daemon::with_env(&[
-        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-        ("SINCH_DLR_API_TOKEN", TOKEN),
-        ("SINCH_DLR_TLS_CERT", cert.to_str().unwrap()),
-        ("SINCH_DLR_TLS_KEY", key.to_str().unwrap()),
-    ]);
-    let pem = std::fs::read(&cert).unwrap();
-    let root = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
-    let tls = ureq::tls::TlsConfig::builder()
-        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
-            root,
-        ])))
-        .build();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .tls_config(tls)
-        .http_status_as_error(false)
-        .build()
-        .into();
+    };
     let url = format!("https://localhost:{}/healthz", d.addr.port());
     let r = agent.get(&url).call().unwrap();
     assert_eq!(r.status().as_u16(), 200);

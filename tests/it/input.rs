@@ -352,3 +352,145 @@ fn failed_logins_and_bearer_guesses_are_throttled() {
     }
     assert_eq!(login_with(&d, "guess").status, 429);
 }
+
+/// The `name=value` part of a Set-Cookie header.
+fn cookie_of(r: &Response) -> String {
+    let set = r.header("Set-Cookie").expect("Set-Cookie");
+    set.split(';').next().unwrap().to_string()
+}
+
+fn page_status(d: &Daemon, cookie: &str) -> u16 {
+    d.request("GET", "/", &[("Cookie", cookie)], b"").status
+}
+
+fn logout_with(d: &Daemon, headers: &[(&str, &str)]) -> Response {
+    d.request("POST", "/ui/logout", headers, b"")
+}
+
+/// Logout revokes sessions on the server (the generation kept in the redb
+/// file goes up, so a copied cookie is worthless afterwards, also after a
+/// restart); a logout without a valid session revokes nothing; a dashboard
+/// POST from another origin (or naming none, or `null`) is refused 403.
+#[test]
+fn logout_revokes_sessions_and_dashboard_posts_need_our_origin() {
+    let d = Daemon::start();
+    let own = format!("http://{}", d.addr);
+    let first = cookie_of(&login_with(&d, TOKEN));
+    let second = cookie_of(&login_with(&d, TOKEN));
+    assert_eq!(page_status(&d, &first), 200);
+    // Cross-site: another site's form, a hidden origin, none at all.
+    let evil_referer = "http://evil.example/page";
+    for headers in [
+        vec![
+            ("Cookie", first.as_str()),
+            ("Origin", "http://evil.example"),
+        ],
+        vec![("Cookie", first.as_str()), ("Origin", "null")],
+        vec![("Cookie", first.as_str()), ("Referer", evil_referer)],
+        vec![("Cookie", first.as_str())],
+    ] {
+        let r = logout_with(&d, &headers);
+        assert_eq!(r.status, 403, "{headers:?}");
+        assert!(r.header("Set-Cookie").is_none());
+    }
+    let cross_login = d.request(
+        "POST",
+        "/ui/login",
+        &[("Origin", "http://evil.example")],
+        format!("token={TOKEN}").as_bytes(),
+    );
+    assert_eq!(cross_login.status, 403, "login from another origin");
+    assert!(cross_login.header("Set-Cookie").is_none());
+    assert_eq!(page_status(&d, &first), 200, "still logged in");
+    // A logout without a valid session only clears the cookie.
+    let stranger = logout_with(&d, &[("Origin", &own)]);
+    assert_eq!(stranger.status, 303);
+    assert_eq!(page_status(&d, &first), 200, "a stranger revokes nothing");
+    // A real logout (Referer alone names the origin here) revokes it.
+    let referer = format!("{own}/");
+    let out = logout_with(&d, &[("Cookie", &first), ("Referer", &referer)]);
+    assert_eq!(out.status, 303, "{}", out.text());
+    assert!(out.header("Set-Cookie").unwrap().contains("Max-Age=0"));
+    assert_eq!(
+        page_status(&d, &first),
+        303,
+        "the old cookie no longer works"
+    );
+    assert_eq!(
+        page_status(&d, &second),
+        303,
+        "logout ends every session issued before it"
+    );
+    let fresh = cookie_of(&login_with(&d, TOKEN));
+    assert_eq!(page_status(&d, &fresh), 200);
+    let d = d.restart();
+    assert_eq!(
+        page_status(&d, &first),
+        303,
+        "revocation survives a restart"
+    );
+    assert_eq!(page_status(&d, &fresh), 200, "later sessions survive too");
+}
+
+/// The session cookie is `Secure` when the dashboard is served over HTTPS:
+/// an https SINCH_DLR_PUBLIC_URL (a TLS proxy in front; its Origin is
+/// accepted although the proxy may rewrite Host) or the daemon's own TLS.
+/// Plain HTTP without a public https URL has no `Secure` (the browser
+/// would drop the cookie).
+#[test]
+fn session_cookie_is_secure_over_https() {
+    let plain = Daemon::start();
+    let set = login_with(&plain, TOKEN);
+    assert!(!set.header("Set-Cookie").unwrap().contains("Secure"));
+
+    let proxied = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("SINCH_DLR_PUBLIC_URL", "https://dlr.example.com"),
+    ]);
+    let r = proxied.request(
+        "POST",
+        "/ui/login",
+        &[("Origin", "https://dlr.example.com")],
+        format!("token={TOKEN}").as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let set = r.header("Set-Cookie").unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+    let cookie = cookie_of(&r);
+    let out = proxied.request(
+        "POST",
+        "/ui/logout",
+        &[("Cookie", &cookie), ("Origin", "https://dlr.example.com")],
+        b"",
+    );
+    assert_eq!(out.status, 303);
+    assert!(out.header("Set-Cookie").unwrap().contains("; Secure"));
+    let wrong_scheme = proxied.request(
+        "POST",
+        "/ui/login",
+        &[("Origin", "http://dlr.example.com")],
+        format!("token={TOKEN}").as_bytes(),
+    );
+    assert_eq!(wrong_scheme.status, 403);
+}
+
+/// The daemon's own TLS (SINCH_DLR_TLS_CERT/KEY): the login over HTTPS
+/// sets a `Secure` cookie. Skipped without openssl to make a certificate.
+#[test]
+fn session_cookie_is_secure_with_the_daemons_own_tls() {
+    let Some((d, agent)) = tls_daemon() else {
+        eprintln!("SKIPPED: openssl is not installed");
+        return;
+    };
+    let base = format!("https://localhost:{}", d.addr.port());
+    let r = agent
+        .post(format!("{base}/ui/login"))
+        .header("Origin", &base)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send(format!("token={TOKEN}").as_bytes())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(set.contains("; Secure"), "{set}");
+}
