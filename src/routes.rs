@@ -117,39 +117,44 @@ fn require_token(app: &App, req: &Request) -> Result<(), ApiError> {
 
 /// `Authorization: Bearer` as one guess at the token (throttle.rs). A
 /// request without an Authorization header guesses nothing and is not
-/// counted.
+/// counted (but is refused while its address is blocked).
 pub fn bearer_guess(app: &App, req: &Request, token: &Secret) -> Result<bool, Blocked> {
     let offered = req.headers.get("authorization").is_some();
-    guess(app, req, "bearer", || {
-        offered.then(|| verify_bearer(&req.headers, token))
+    guess(app, req, "bearer", offered, || {
+        verify_bearer(&req.headers, token)
     })
 }
 
-/// One guess at the API token from the request's address: `attempt`
-/// answers None (nothing offered), Some(right). Err when the address is
-/// blocked; then nothing was checked. Never for Sinch callbacks.
+/// One guess at the API token from the request's address, `right` telling
+/// whether it is right. Err when the address is blocked; then nothing was
+/// checked. Without `offered` credentials nothing is guessed or counted.
+/// Never for Sinch callbacks.
 pub fn guess(
     app: &App,
     req: &Request,
     kind: &'static str,
-    attempt: impl FnOnce() -> Option<bool>,
+    offered: bool,
+    right: impl FnOnce() -> bool,
 ) -> Result<bool, Blocked> {
     let now = std::time::Instant::now();
-    if let Err(blocked) = app.throttle.check(req.client_ip, now) {
+    let allowed = if offered {
+        app.throttle.attempt(req.client_ip, now)
+    } else {
+        app.throttle.check(req.client_ip, now)
+    };
+    if let Err(blocked) = allowed {
         app.metrics.auth_refused(kind, "throttled");
         return Err(blocked);
     }
-    match attempt() {
-        Some(true) => {
-            app.throttle.success(req.client_ip);
-            Ok(true)
-        }
-        Some(false) => {
-            app.throttle.failure(req.client_ip, now);
-            app.metrics.auth_refused(kind, "wrong");
-            Ok(false)
-        }
-        None => Ok(false),
+    if !offered {
+        return Ok(false);
+    }
+    if right() {
+        app.throttle.success(req.client_ip);
+        Ok(true)
+    } else {
+        app.metrics.auth_refused(kind, "wrong");
+        Ok(false)
     }
 }
 

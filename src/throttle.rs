@@ -10,6 +10,11 @@
 //! wrong one), and does not lengthen the block. A success forgets the
 //! address; so does `FORGET_AFTER` without a failure.
 //!
+//! A guess counts as a failure from the moment it is let through
+//! (`attempt`) until it turns out right (`success`), checked and counted
+//! under one lock: concurrent guesses from one address (one per worker
+//! thread) cannot all pass the check before the first of them is counted.
+//!
 //! Never used for Sinch callbacks: a 4xx there loses the callback for good.
 //!
 //! Memory is bounded: at most `MAX_TRACKED` addresses are remembered; a new
@@ -84,11 +89,19 @@ impl Throttle {
         }
     }
 
-    /// A wrong guess from `ip`.
-    pub fn failure(&self, ip: Option<IpAddr>, now: Instant) {
-        let Some(ip) = ip else { return };
+    /// Lets one guess from `ip` through, counted as a failure unless
+    /// `success` follows; Err when the address is blocked (nothing counted).
+    pub fn attempt(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), Blocked> {
+        let Some(ip) = ip else { return Ok(()) };
         let ip = key(ip);
         let mut map = self.lock();
+        if let Some(until) = map.get(&ip).and_then(|e| e.blocked_until) {
+            if until > now {
+                return Err(Blocked {
+                    retry_after_secs: secs_until(until, now),
+                });
+            }
+        }
         if !map.contains_key(&ip) && map.len() >= MAX_TRACKED {
             let oldest = map
                 .iter()
@@ -118,9 +131,10 @@ impl Throttle {
             };
             entry.blocked_until = Some(now + entry.block);
         }
+        Ok(())
     }
 
-    /// A right guess from `ip`: it starts again with a clean slate.
+    /// The guess let through was right: `ip` starts again with a clean slate.
     pub fn success(&self, ip: Option<IpAddr>) {
         if let Some(ip) = ip {
             self.lock().remove(&key(ip));
@@ -141,36 +155,30 @@ mod tests {
         Some(s.parse().unwrap())
     }
 
+    fn blocked(secs: u64) -> Result<(), Blocked> {
+        Err(Blocked {
+            retry_after_secs: secs,
+        })
+    }
+
     #[test]
     fn blocks_after_free_failures_and_doubles_up_to_the_cap() {
         let t = Throttle::default();
         let a = ip("192.0.2.1");
         let mut now = Instant::now();
-        for _ in 0..FREE_FAILURES - 1 {
+        for _ in 0..FREE_FAILURES {
             assert_eq!(t.check(a, now), Ok(()));
-            t.failure(a, now);
+            assert_eq!(t.attempt(a, now), Ok(()));
         }
-        assert_eq!(t.check(a, now), Ok(()));
-        t.failure(a, now);
-        assert_eq!(
-            t.check(a, now),
-            Err(Blocked {
-                retry_after_secs: 1
-            })
-        );
+        assert_eq!(t.check(a, now), blocked(1));
+        assert_eq!(t.attempt(a, now), blocked(1), "not let through");
         assert_eq!(t.check(ip("192.0.2.2"), now), Ok(()), "per address");
         let mut block = FIRST_BLOCK;
         for _ in 0..20 {
             now += block;
-            assert_eq!(t.check(a, now), Ok(()), "block over");
-            t.failure(a, now);
+            assert_eq!(t.attempt(a, now), Ok(()), "block over");
             block = (block * 2).min(MAX_BLOCK);
-            assert_eq!(
-                t.check(a, now),
-                Err(Blocked {
-                    retry_after_secs: block.as_secs()
-                })
-            );
+            assert_eq!(t.check(a, now), blocked(block.as_secs()));
         }
         assert_eq!(block, MAX_BLOCK);
         t.success(a);
@@ -179,19 +187,32 @@ mod tests {
     }
 
     #[test]
+    fn right_guesses_are_not_counted() {
+        let t = Throttle::default();
+        let a = ip("192.0.2.1");
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES * 3 {
+            t.attempt(a, now).unwrap();
+            t.success(a);
+        }
+        assert_eq!(t.check(a, now), Ok(()));
+    }
+
+    #[test]
     fn quiet_addresses_are_forgotten_and_memory_is_bounded() {
         let t = Throttle::default();
         let a = ip("192.0.2.1");
         let now = Instant::now();
         for _ in 0..FREE_FAILURES - 1 {
-            t.failure(a, now);
+            t.attempt(a, now).unwrap();
         }
         let later = now + FORGET_AFTER + Duration::from_secs(1);
-        t.failure(a, later);
+        t.attempt(a, later).unwrap();
         assert_eq!(t.check(a, later), Ok(()), "old failures forgotten");
         for i in 0..MAX_TRACKED as u32 + 10 {
             let n = std::net::Ipv4Addr::from(0x0a00_0000 + i);
-            t.failure(Some(IpAddr::V4(n)), later + Duration::from_millis(i.into()));
+            let at = later + Duration::from_millis(i.into());
+            t.attempt(Some(IpAddr::V4(n)), at).unwrap();
         }
         assert_eq!(t.tracked(), MAX_TRACKED);
         assert_eq!(t.check(None, later), Ok(()));
@@ -202,7 +223,7 @@ mod tests {
         let t = Throttle::default();
         let now = Instant::now();
         for i in 0..FREE_FAILURES {
-            t.failure(ip(&format!("2001:db8::{i}")), now);
+            t.attempt(ip(&format!("2001:db8::{i}")), now).unwrap();
         }
         assert!(t.check(ip("2001:db8::ffff"), now).is_err());
         assert!(t.check(ip("2001:db8:0:1::1"), now).is_ok());

@@ -494,3 +494,34 @@ fn session_cookie_is_secure_with_the_daemons_own_tls() {
     let set = r.headers().get("set-cookie").unwrap().to_str().unwrap();
     assert!(set.contains("; Secure"), "{set}");
 }
+
+/// Guesses sent all at once (one per worker thread) are counted as they
+/// are let through, so a burst gets no more tries than a sequence.
+#[test]
+fn a_burst_of_guesses_gets_no_more_tries_than_a_sequence() {
+    let d = Daemon::start();
+    let addr = d.addr;
+    let origin = format!("http://{addr}");
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(48));
+    let threads: Vec<_> = (0..48)
+        .map(|i| {
+            let (barrier, origin) = (barrier.clone(), origin.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                let body = format!("token=guess-{i}");
+                request(
+                    addr,
+                    "POST",
+                    "/ui/login",
+                    &[("Origin", &origin)],
+                    body.as_bytes(),
+                )
+                .status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let wrong = statuses.iter().filter(|s| **s == 401).count();
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((wrong, throttled), (5, 43), "{statuses:?}");
+}
