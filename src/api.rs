@@ -60,9 +60,7 @@ pub fn reconcile(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// `GET /api/messages/{id}`.
 pub fn message(app: &App, id: &str) -> Result<Reply, ApiError> {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| ApiError::BadRequest(format!("message id {id:?} is not a number")))?;
+    let id = crate::http::path_id(id)?;
     match app.store.message(id) {
         Ok(Some(m)) => Ok(Reply::json(200, &m)),
         Ok(None) => Err(ApiError::NotFound),
@@ -85,11 +83,10 @@ fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
     let b: Body = serde_json::from_slice(body)
         .map_err(|e| ApiError::BadRequest(format!("body must be a JSON object: {e}")))?;
     let to = required("to", b.to)?;
-    let digits = phone::digits(&to).len();
-    if !(1..=20).contains(&digits) {
-        return Err(ApiError::BadRequest(
-            "to: expected a phone number like +15551230001".into(),
-        ));
+    if let Err(why) = phone::normalize(&to) {
+        return Err(ApiError::BadRequest(format!(
+            "to: {why}; expected a phone number like +15551230001"
+        )));
     }
     let batch_id = required("batch_id", b.batch_id)?;
     if batch_id.len() > 128 {

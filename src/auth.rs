@@ -80,6 +80,7 @@ pub enum Verified {
 pub enum AuthError {
     MissingHeader(&'static str),
     UnsupportedAlgorithm,
+    BadNonce,
     BadTimestamp,
     Stale,
     BadSignature,
@@ -92,6 +93,7 @@ impl fmt::Display for AuthError {
         match self {
             AuthError::MissingHeader(h) => write!(f, "missing header {h}"),
             AuthError::UnsupportedAlgorithm => f.write_str("signature algorithm is not HmacSHA256"),
+            AuthError::BadNonce => f.write_str("signature nonce is empty or contains '.'"),
             AuthError::BadTimestamp => f.write_str("signature timestamp is not a number"),
             AuthError::Stale => f.write_str("signature timestamp outside the allowed window"),
             AuthError::BadSignature => {
@@ -168,6 +170,7 @@ impl CallbackAuth {
                 return Err(AuthError::UnsupportedAlgorithm);
             }
         }
+        check_shape(nonce, timestamp)?;
         if let Some(max_age) = self.max_age_secs {
             let ts: i64 = timestamp.parse().map_err(|_| AuthError::BadTimestamp)?;
             if now_secs.abs_diff(ts) > max_age {
@@ -209,6 +212,23 @@ impl CallbackAuth {
             .map(|secret_index| Verified::Legacy { secret_index })
             .ok_or(AuthError::BadSignature)
     }
+}
+
+/// The signed string is `body.nonce.timestamp`, so without these rules the
+/// same signature verifies other splits of it: a genuine body cut at its
+/// last `.` with the rest moved into the nonce would be stored as bytes
+/// Sinch never sent. Sinch's nonces never contain `.` and its timestamps are
+/// Unix seconds, so a nonce must be non-empty without `.` and a timestamp
+/// ASCII digits only (no sign, no spaces). Anything else is a malformed
+/// signature: an authentication failure like a wrong one.
+pub fn check_shape(nonce: &str, timestamp: &str) -> Result<(), AuthError> {
+    if nonce.is_empty() || nonce.contains('.') {
+        return Err(AuthError::BadNonce);
+    }
+    if timestamp.is_empty() || !timestamp.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AuthError::BadTimestamp);
+    }
+    Ok(())
 }
 
 /// Verifies Sinch's SMS signature against every secret (all are tried, so
@@ -393,6 +413,16 @@ mod tests {
             auth.verify(&h, v.body.as_bytes(), ts + 301),
             Err(AuthError::Stale)
         );
+    }
+
+    #[test]
+    fn nonce_and_timestamp_shapes() {
+        assert_eq!(check_shape("01JN8Q", "1740910531"), Ok(()));
+        assert_eq!(check_shape("", "1"), Err(AuthError::BadNonce));
+        assert_eq!(check_shape("a.b", "1"), Err(AuthError::BadNonce));
+        for ts in ["", "notanumber", "-1", "+1", "0ts", " 1", "١٢"] {
+            assert_eq!(check_shape("n", ts), Err(AuthError::BadTimestamp), "{ts:?}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::clock::now_micros;
 use crate::export::{ExportReader, Format};
-use crate::http::{ApiError, Reply, Request};
+use crate::http::{ApiError, Reply, Request, path_id};
 use crate::query::{self, BadParam, InboundFilter, MessageFilter};
 use crate::routes::App;
 use crate::store::{Outcome, Page, StoreError, WriteOp};
@@ -26,11 +26,6 @@ fn page_reply(key: &str, page: Page) -> Reply {
         200,
         &json!({ key: page.items, "next_cursor": page.next_cursor }),
     )
-}
-
-fn id(s: &str, what: &str) -> Result<u64, ApiError> {
-    s.parse()
-        .map_err(|_| ApiError::BadRequest(format!("{what} id {s:?} is not a number")))
 }
 
 /// `GET /api/messages?batch_id=&to=&client_reference=&status=&since=&until=&limit=&cursor=`
@@ -57,11 +52,7 @@ pub fn inbound_list(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// `GET /api/inbound/{id}`
 pub fn inbound_one(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
-    match app
-        .store
-        .inbound(id(raw_id, "inbound")?)
-        .map_err(unavailable)?
-    {
+    match app.store.inbound(path_id(raw_id)?).map_err(unavailable)? {
         Some(v) => Ok(Reply::json(200, &v)),
         None => Err(ApiError::NotFound),
     }
@@ -96,7 +87,7 @@ pub fn quarantine(app: &App, req: &Request) -> Result<Reply, ApiError> {
 /// stored (and gone from quarantine), 422 with the reason when it still
 /// cannot be used.
 pub fn quarantine_retry(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
-    let qid = id(raw_id, "quarantine")?;
+    let qid = path_id(raw_id)?;
     match app.writer.submit(WriteOp::RetryQuarantined(qid)) {
         Ok(Outcome::Retried(Some(Ok(result)))) => {
             Ok(Reply::json(200, &json!({"result": result.as_str()})))

@@ -54,17 +54,38 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "update_count",
 ];
 
-/// One CSV field, quoted when it must be (RFC 4180).
+/// One CSV field, quoted when it must be (RFC 4180). Text that a
+/// spreadsheet would run as a formula is neutralised first.
 pub fn csv_field(v: &Value) -> String {
     let text = match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => neutralise(s),
         other => other.to_string(),
     };
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text
+    }
+}
+
+/// CSV formula injection (OWASP): a cell starting with `=`, `+`, `-`, `@`,
+/// tab or CR is a formula to Excel, LibreOffice and Google Sheets, and
+/// `client_reference`, `body` and `to` are text from outside. Such text
+/// gets a leading `'`, which spreadsheets read as "this is text". A pure
+/// phone number (`+` then digits and spaces, like `+15551230001`) is left
+/// as it is: it cannot call anything, and warehouse loads keep the number.
+/// Numbers (JSON numbers, e.g. a negative code) are not text and stay.
+/// NDJSON exports are never changed.
+fn neutralise(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let phone = s.len() > 1
+        && s.starts_with('+')
+        && s[1..].bytes().all(|b| b.is_ascii_digit() || b == b' ');
+    if formula && !phone {
+        format!("'{s}")
+    } else {
+        s.to_string()
     }
 }
 
@@ -172,5 +193,28 @@ mod tests {
             csv_line(&["a", "b"], &json!({"a": 1, "b": "x,y"})),
             "1,\"x,y\"\r\n"
         );
+    }
+
+    #[test]
+    fn formulas_are_neutralised_but_phone_numbers_and_numbers_stay() {
+        for (given, want) in [
+            (
+                "=HYPERLINK(\"http://x\")",
+                "\"'=HYPERLINK(\"\"http://x\"\")\"",
+            ),
+            ("@SUM(1+1)", "'@SUM(1+1)"),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("\tx", "'\tx"),
+            ("\rx", "\"'\rx\""),
+            ("+", "'+"),
+            ("+1 555 PWN", "'+1 555 PWN"),
+            ("+15551230001", "+15551230001"),
+            ("+1 555 123 0001", "+1 555 123 0001"),
+            ("a=b", "a=b"),
+        ] {
+            assert_eq!(csv_field(&json!(given)), want, "{given:?}");
+        }
+        assert_eq!(csv_field(&json!(-1)), "-1");
     }
 }

@@ -36,6 +36,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     pub headers: Headers,
     pub body: Vec<u8>,
+    /// The peer's address (None for requests made in-process by the CLI).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 impl Request {
@@ -79,6 +81,13 @@ impl Request {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A numeric `{id}` path segment. Ids are `u64`s from 1; a segment that is
+/// not one (`abc`, `-1`, 25 digits, `..`) names nothing that can exist, so
+/// it is a 404 like any unknown id, not a 400.
+pub fn path_id(segment: &str) -> Result<u64, ApiError> {
+    segment.parse().map_err(|_| ApiError::NotFound)
 }
 
 /// Splits `/path?a=1&b=2` into the path and decoded query pairs.
@@ -240,6 +249,9 @@ pub enum ApiError {
     /// An upstream (Sinch) did not answer in time.
     GatewayTimeout(String),
     TooLarge(usize),
+    /// Too many failed token guesses from this address; retry after so
+    /// many seconds.
+    TooManyRequests(u64),
     /// A body that is not labelled JSON.
     UnsupportedMediaType(String),
     /// The store could not commit; the client should retry.
@@ -260,6 +272,9 @@ impl fmt::Display for ApiError {
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
             ApiError::TooLarge(cap) => write!(f, "body larger than {cap} bytes"),
+            ApiError::TooManyRequests(secs) => {
+                write!(f, "too many failed attempts; retry in {secs} s")
+            }
             ApiError::UnsupportedMediaType(m) => {
                 write!(f, "content type {m:?} is not application/json")
             }
@@ -281,6 +296,7 @@ impl ApiError {
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
             ApiError::TooLarge(_) => 413,
+            ApiError::TooManyRequests(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,
@@ -294,6 +310,7 @@ impl ApiError {
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
             ApiError::Unavailable => reply.with_header("Retry-After", "5"),
+            ApiError::TooManyRequests(secs) => reply.with_header("Retry-After", secs.to_string()),
             _ => reply,
         }
     }

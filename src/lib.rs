@@ -26,5 +26,6 @@ pub mod server;
 pub mod sinch;
 pub mod store;
 pub mod systemd;
+pub mod throttle;
 pub mod tools;
 pub mod writer;

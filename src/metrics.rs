@@ -72,6 +72,8 @@ pub struct Metrics {
     secrets: Mutex<BTreeMap<usize, (u64, i64)>>,
     /// status code -> responses.
     responses: Mutex<BTreeMap<u16, u64>>,
+    /// (kind, reason) -> refused API token guesses (see throttle.rs).
+    auth_refused: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     latency: Histogram,
     /// Rows removed by retention.
     pub pruned: AtomicU64,
@@ -83,6 +85,7 @@ impl Default for Metrics {
             callbacks: Mutex::default(),
             secrets: Mutex::default(),
             responses: Mutex::default(),
+            auth_refused: Mutex::default(),
             latency: Histogram::new(SECONDS),
             pruned: AtomicU64::new(0),
         }
@@ -107,6 +110,12 @@ pub struct StoreGauges {
 impl Metrics {
     pub fn callback(&self, kind: &'static str, result: &'static str) {
         bump(&self.callbacks, (kind, result));
+    }
+
+    /// A refused guess at the API token: `kind` login or bearer, `reason`
+    /// wrong or throttled.
+    pub fn auth_refused(&self, kind: &'static str, reason: &'static str) {
+        bump(&self.auth_refused, (kind, reason));
     }
 
     pub fn callback_unauthorized(&self) {
@@ -172,6 +181,15 @@ impl Metrics {
             "counter",
             "HTTP responses, by status code.",
             responses.iter().map(|(s, n)| (format!("code=\"{s}\""), *n)),
+        );
+        family(
+            &mut out,
+            "sinch_dlr_auth_refused_total",
+            "counter",
+            "Refused API token guesses (dashboard login, bearer), by kind and reason (wrong, throttled).",
+            lock(&self.auth_refused)
+                .iter()
+                .map(|((k, r), n)| (format!("kind=\"{k}\",reason=\"{r}\""), *n)),
         );
         self.latency.render(
             &mut out,

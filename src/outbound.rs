@@ -115,17 +115,11 @@ pub fn validate(input: &SendInput) -> Result<(), SendFailure> {
     Ok(())
 }
 
-/// `+15551230001`, `15551230001`, `+1 555-123-0001`: 6 to 15 digits, the
-/// first not 0, with an optional `+` and common separators.
+/// `+15551230001`, `15551230001`, `+1 555-123-0001`: a recipient by the
+/// store's rule (`phone::normalize`), and for sending also at least 6
+/// digits, the first not 0.
 fn looks_e164(n: &str) -> bool {
-    let compact: String = n
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-        .collect();
-    let digits = compact.strip_prefix('+').unwrap_or(&compact);
-    (6..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    crate::store::phone::normalize(n).is_ok_and(|d| d.len() >= 6 && !d.starts_with('0'))
 }
 
 /// Sends the batch and registers every recipient. `default_callback` is

@@ -153,6 +153,7 @@ impl Target {
                         format!("Bearer {}", token.expose()),
                     )]),
                     body: bytes,
+                    client_ip: None,
                 };
                 let app = app.as_ref().ok_or("the database is closed")?;
                 let reply = routes::handle(app, &req).unwrap_or_else(http::ApiError::into_reply);

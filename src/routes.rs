@@ -12,6 +12,7 @@ use crate::metrics::{EdgeGauges, Metrics, StoreGauges};
 use crate::reconcile::Reconciler;
 use crate::send::SinchClient;
 use crate::store::Store;
+use crate::throttle::{Blocked, Throttle};
 use crate::writer::WriterHandle;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -36,6 +37,10 @@ pub struct App {
     /// The HTTP server, for its connection-layer counters (set once it
     /// listens; unset in CLI commands).
     pub edge: std::sync::OnceLock<std::sync::Weak<tiny_http::Server>>,
+    /// Failed token guesses per client address (login and bearer).
+    pub throttle: Throttle,
+    /// Whether this daemon serves HTTPS itself (SINCH_DLR_TLS_*).
+    pub tls: bool,
 }
 
 pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
@@ -106,10 +111,53 @@ fn require_token(app: &App, req: &Request) -> Result<(), ApiError> {
             "the API is disabled: set SINCH_DLR_API_TOKEN (or SINCH_DLR_API_TOKEN_FILE) and restart".into(),
         ));
     };
-    if verify_bearer(&req.headers, token) {
-        Ok(())
+    match bearer_guess(app, req, token) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(ApiError::Unauthorized),
+        Err(blocked) => Err(ApiError::TooManyRequests(blocked.retry_after_secs)),
+    }
+}
+
+/// `Authorization: Bearer` as one guess at the token (throttle.rs). A
+/// request without an Authorization header guesses nothing and is not
+/// counted (but is refused while its address is blocked).
+pub fn bearer_guess(app: &App, req: &Request, token: &Secret) -> Result<bool, Blocked> {
+    let offered = req.headers.get("authorization").is_some();
+    guess(app, req, "bearer", offered, || {
+        verify_bearer(&req.headers, token)
+    })
+}
+
+/// One guess at the API token from the request's address, `right` telling
+/// whether it is right. Err when the address is blocked; then nothing was
+/// checked. Without `offered` credentials nothing is guessed or counted.
+/// Never for Sinch callbacks.
+pub fn guess(
+    app: &App,
+    req: &Request,
+    kind: &'static str,
+    offered: bool,
+    right: impl FnOnce() -> bool,
+) -> Result<bool, Blocked> {
+    let now = std::time::Instant::now();
+    let allowed = if offered {
+        app.throttle.attempt(req.client_ip, now)
     } else {
-        Err(ApiError::Unauthorized)
+        app.throttle.check(req.client_ip, now)
+    };
+    if let Err(blocked) = allowed {
+        app.metrics.auth_refused(kind, "throttled");
+        return Err(blocked);
+    }
+    if !offered {
+        return Ok(false);
+    }
+    if right() {
+        app.throttle.success(req.client_ip);
+        Ok(true)
+    } else {
+        app.metrics.auth_refused(kind, "wrong");
+        Ok(false)
     }
 }
 

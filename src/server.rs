@@ -103,6 +103,8 @@ pub fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandl
         stale_after: config.stale_after,
         metrics_need_token: config.metrics_need_token,
         edge: std::sync::OnceLock::new(),
+        throttle: Default::default(),
+        tls: config.tls.is_some(),
     }
 }
 
@@ -332,6 +334,7 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, max_body: usi
                 query,
                 headers,
                 body,
+                client_ip: request.remote_addr().map(|a| a.ip()),
             };
             dispatch(app, &req, rid)
         }

@@ -266,7 +266,10 @@ fn parse_recipient(body: &[u8], kind: String) -> Result<RecipientReport, ParseEr
     Ok(RecipientReport {
         kind,
         batch_id: non_empty("batch_id", raw.batch_id)?,
-        recipient: non_empty("recipient", raw.recipient)?,
+        recipient: {
+            check_recipient("recipient", &raw.recipient)?;
+            raw.recipient
+        },
         status: canonical_status(&non_empty("status", raw.status)?),
         code: raw.code,
         at: parse_time("at", &raw.at)?,
@@ -284,6 +287,11 @@ fn parse_batch(body: &[u8], kind: String) -> Result<BatchReport, ParseError> {
         client_reference: Option<Value>,
     }
     let raw: Raw = serde_json::from_slice(body).map_err(invalid)?;
+    for (i, s) in raw.statuses.iter().enumerate() {
+        for (j, r) in s.recipients.iter().flatten().enumerate() {
+            check_recipient(&format!("statuses[{i}].recipients[{j}]"), r)?;
+        }
+    }
     let statuses = raw
         .statuses
         .into_iter()
@@ -325,6 +333,15 @@ fn parse_inbound(body: &[u8], kind: String) -> Result<Inbound, ParseError> {
         operator_id: optional_string(raw.operator_id),
         client_reference: optional_string(raw.client_reference),
     })
+}
+
+/// A message's recipient must be a phone number by the store's one rule
+/// (`phone::normalize`); otherwise the callback is unusable (quarantined
+/// with the reason, never merged into a message keyed `""`).
+fn check_recipient(field: &str, value: &str) -> Result<(), ParseError> {
+    crate::store::phone::normalize(value)
+        .map(drop)
+        .map_err(|why| invalid(format!("field `{field}`: {why}")))
 }
 
 fn non_empty(field: &str, value: String) -> Result<String, ParseError> {

@@ -42,6 +42,9 @@ pub fn sign(config: &Config, args: &SignArgs) -> Result<(), String> {
         .timestamp
         .clone()
         .unwrap_or_else(|| clock::now_secs().to_string());
+    // The daemon refuses other shapes; say so here rather than print a
+    // command that gets 401.
+    auth::check_shape(&nonce, &timestamp).map_err(|e| format!("--nonce/--timestamp: {e}"))?;
     let signature = auth::sign(&secret, &body, &nonce, &timestamp);
     let url = args
         .url

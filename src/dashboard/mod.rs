@@ -1,12 +1,16 @@
 //! The built-in dashboard: server-rendered HTML, no JavaScript, nothing
 //! fetched from elsewhere, read-only. Protected like the API: a login form
-//! sets an HttpOnly, SameSite=Strict session cookie (signed with the API
-//! token, so no server-side session state), and `Authorization: Bearer`
-//! works too. The only POSTs are login and logout; SameSite=Strict keeps
-//! other sites from riding the cookie.
+//! sets an HttpOnly, SameSite=Strict session cookie (`Secure` when served
+//! over HTTPS), and `Authorization: Bearer` works too. The cookie is signed
+//! with the API token and the session generation kept in the redb file:
+//! logout raises the generation, which revokes every session issued before
+//! it. The only POSTs are login and logout; each must come from this
+//! dashboard's own origin (origin.rs), and failed logins are throttled
+//! (throttle.rs).
 
 mod chart;
 pub mod html;
+mod origin;
 mod pages;
 
 use base64::Engine;
@@ -14,10 +18,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::auth::{Secret, ct_eq, verify_bearer};
+use crate::auth::{Secret, ct_eq};
 use crate::clock::now_secs;
 use crate::http::{ApiError, Reply, Request};
 use crate::routes::App;
+use crate::store::{Outcome, WriteOp};
+use crate::throttle::Blocked;
 
 const COOKIE: &str = "sdlr_session";
 /// How long a login lasts.
@@ -28,8 +34,15 @@ pub fn handle(app: &App, req: &Request, path: &[&str]) -> Option<Result<Reply, A
     let method = req.method.as_str();
     let reply = match (method, path) {
         ("GET", ["ui", "login"]) => Ok(html_reply(200, html::login_page(None))),
+        ("POST", ["ui", ..]) if !origin::same_origin(req, app.public_url.as_deref()) => {
+            log::warn!("dashboard POST refused: Origin/Referer is not this dashboard");
+            Ok(html_reply(
+                403,
+                html::login_page(Some("Refused: this form was not sent from this dashboard.")),
+            ))
+        }
         ("POST", ["ui", "login"]) => Ok(login(app, req)),
-        ("POST", ["ui", "logout"]) => Ok(logout()),
+        ("POST", ["ui", "logout"]) => Ok(logout(app, req)),
         ("GET", [] | ["ui", ..]) => match authorised(app, req) {
             Ok(()) => pages::get(app, req, path),
             Err(reply) => Ok(reply),
@@ -47,7 +60,9 @@ fn html_reply(status: u16, body: String) -> Reply {
             "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'",
         )
         .with_header("X-Content-Type-Options", "nosniff")
-        .with_header("Referrer-Policy", "no-referrer")
+        // Not no-referrer: under it a browser sends `Origin: null` with
+        // the dashboard's own form posts, which origin.rs must refuse.
+        .with_header("Referrer-Policy", "same-origin")
         .with_header("Cache-Control", "no-store")
 }
 
@@ -68,11 +83,21 @@ fn authorised(app: &App, req: &Request) -> Result<(), Reply> {
             ),
         ));
     };
-    if verify_bearer(&req.headers, token) || session_valid(req, token, now_secs()) {
-        Ok(())
-    } else {
-        Err(redirect("/ui/login"))
+    if session_valid(app, req, token, now_secs()) {
+        return Ok(());
     }
+    match crate::routes::bearer_guess(app, req, token) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(redirect("/ui/login")),
+        Err(blocked) => Err(too_many(blocked)),
+    }
+}
+
+/// 429 for an address that failed too often (throttle.rs).
+fn too_many(blocked: Blocked) -> Reply {
+    let secs = blocked.retry_after_secs;
+    let why = format!("Too many failed attempts from your address; try again in {secs} s.");
+    html_reply(429, html::login_page(Some(&why))).with_header("Retry-After", secs.to_string())
 }
 
 fn login(app: &App, req: &Request) -> Reply {
@@ -90,41 +115,102 @@ fn login(app: &App, req: &Request) -> Reply {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v)
         .unwrap_or_default();
-    if !ct_eq(given.as_bytes(), token.expose().as_bytes()) {
-        log::warn!("dashboard login refused");
-        return html_reply(401, html::login_page(Some("Wrong token.")));
+    let right = crate::routes::guess(app, req, "login", true, || {
+        ct_eq(given.as_bytes(), token.expose().as_bytes())
+    });
+    match right {
+        Ok(true) => {}
+        Ok(false) => {
+            log::warn!("dashboard login refused");
+            return html_reply(401, html::login_page(Some("Wrong token.")));
+        }
+        Err(blocked) => {
+            log::warn!("dashboard login throttled");
+            return too_many(blocked);
+        }
     }
+    let Some(generation) = generation(app) else {
+        return html_reply(
+            503,
+            html::login_page(Some("Storage unavailable, retry later.")),
+        );
+    };
     let expires = now_secs() + SESSION_SECS;
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECS}",
-        session_value(token, expires)
-    );
-    redirect("/").with_header("Set-Cookie", cookie)
+    let value = session_value(token, generation, expires);
+    redirect("/").with_header("Set-Cookie", cookie(app, &value, SESSION_SECS))
 }
 
-fn logout() -> Reply {
-    redirect("/ui/login").with_header(
-        "Set-Cookie",
-        format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-    )
+/// Ends the session, and with a valid one revokes every session issued so
+/// far (the generation in the redb file goes up; answered after the commit).
+/// Without a valid session there is nothing to revoke: only the cookie is
+/// cleared, so a stranger cannot log everyone out.
+fn logout(app: &App, req: &Request) -> Reply {
+    let valid = app
+        .api_token
+        .as_ref()
+        .is_some_and(|token| session_valid(app, req, token, now_secs()));
+    if valid {
+        match app.writer.submit(WriteOp::EndSessions) {
+            Ok(Outcome::SessionsEnded(generation)) => {
+                log::info!("dashboard logout: sessions of generation < {generation} revoked");
+            }
+            other => {
+                log::error!("dashboard logout could not revoke sessions: {other:?}");
+                return html_reply(
+                    503,
+                    html::login_page(Some("Storage unavailable, retry later.")),
+                );
+            }
+        }
+    }
+    redirect("/ui/login").with_header("Set-Cookie", cookie(app, "", 0))
 }
 
-/// `expiry.mac`: the MAC (keyed by the API token) of the expiry; changing
-/// the token ends every session.
-fn session_value(token: &Secret, expires: i64) -> String {
+/// The session cookie's header value; `Secure` when the dashboard is served
+/// over HTTPS (this daemon's own TLS, or an https SINCH_DLR_PUBLIC_URL for
+/// a TLS proxy in front).
+fn cookie(app: &App, value: &str, max_age: i64) -> String {
+    let https = app.tls
+        || app.public_url.as_deref().is_some_and(|u| {
+            u.get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+        });
+    let secure = if https { "; Secure" } else { "" };
+    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+/// The current session generation; None (logged) when the store cannot say.
+fn generation(app: &App) -> Option<u64> {
+    app.store
+        .session_generation()
+        .map_err(|e| log::error!("dashboard: reading the session generation: {e}"))
+        .ok()
+}
+
+/// `expiry.mac`: the MAC (keyed by the API token) of the generation and the
+/// expiry; changing the token or logging out ends every session.
+fn session_value(token: &Secret, generation: u64, expires: i64) -> String {
     let mut mac =
         Hmac::<Sha256>::new_from_slice(token.expose().as_bytes()).expect("any key length");
-    mac.update(format!("sinch-dlr-ui-session|{expires}").as_bytes());
+    mac.update(format!("sinch-dlr-ui-session|{generation}|{expires}").as_bytes());
     format!(
         "{expires}.{}",
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     )
 }
 
-fn session_valid(req: &Request, token: &Secret, now: i64) -> bool {
+/// A session cookie of the current generation that has not expired.
+fn session_valid(app: &App, req: &Request, token: &Secret, now: i64) -> bool {
     let Some(cookies) = req.headers.get("cookie") else {
         return false;
     };
+    if !cookies.contains(COOKIE) {
+        return false;
+    }
+    generation(app).is_some_and(|g| cookie_valid(cookies, token, g, now))
+}
+
+fn cookie_valid(cookies: &str, token: &Secret, generation: u64, now: i64) -> bool {
     cookies
         .split(';')
         .filter_map(|c| c.trim().strip_prefix(&format!("{COOKIE}=")))
@@ -135,50 +221,39 @@ fn session_valid(req: &Request, token: &Secret, now: i64) -> bool {
             let Ok(expires) = expires.parse::<i64>() else {
                 return false;
             };
-            expires > now && ct_eq(value.as_bytes(), session_value(token, expires).as_bytes())
+            let expected = session_value(token, generation, expires);
+            expires > now && ct_eq(value.as_bytes(), expected.as_bytes())
         })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Headers;
-
-    fn with_cookie(c: &str) -> Request {
-        Request {
-            headers: Headers::from_pairs([("Cookie".to_string(), c.to_string())]),
-            ..Request::default()
-        }
-    }
 
     #[test]
-    fn sessions_are_signed_and_expire() {
+    fn sessions_are_signed_expire_and_belong_to_a_generation() {
         let token = Secret::new("t0ken");
-        let good = session_value(&token, 1000);
-        assert!(session_valid(
-            &with_cookie(&format!("a=b; {COOKIE}={good}")),
-            &token,
-            999
-        ));
+        let good = session_value(&token, 3, 1000);
+        let valid = |cookies: &str, token: &Secret, generation, now| {
+            cookie_valid(cookies, token, generation, now)
+        };
+        assert!(valid(&format!("a=b; {COOKIE}={good}"), &token, 3, 999));
         assert!(
-            !session_valid(&with_cookie(&format!("{COOKIE}={good}")), &token, 1000),
+            !valid(&format!("{COOKIE}={good}"), &token, 3, 1000),
             "expired"
         );
-        assert!(!session_valid(
-            &with_cookie(&format!("{COOKIE}={good}")),
+        assert!(
+            !valid(&format!("{COOKIE}={good}"), &token, 4, 999),
+            "revoked"
+        );
+        assert!(!valid(
+            &format!("{COOKIE}={good}"),
             &Secret::new("other"),
+            3,
             999
         ));
         let forged = good.replacen("1000", "9999", 1);
-        assert!(!session_valid(
-            &with_cookie(&format!("{COOKIE}={forged}")),
-            &token,
-            999
-        ));
-        assert!(!session_valid(
-            &with_cookie("sdlr_session=garbage"),
-            &token,
-            0
-        ));
+        assert!(!valid(&format!("{COOKIE}={forged}"), &token, 3, 999));
+        assert!(!valid("sdlr_session=garbage", &token, 3, 0));
     }
 }

@@ -292,10 +292,7 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
     let q = req.query_param("q").unwrap_or("").trim().to_string();
     let mut found: Vec<Value> = Vec::new();
     if !q.is_empty() {
-        let digits = crate::store::phone::digits(&q);
-        let looks_like_number = !digits.is_empty()
-            && q.chars()
-                .all(|c| c.is_ascii_digit() || "+ -().".contains(c));
+        let number = crate::store::phone::normalize(&q).ok();
         // Each reading of the query is one indexed list; the union is shown.
         let mut filters = vec![
             MessageFilter {
@@ -307,7 +304,7 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
                 ..MessageFilter::default()
             },
         ];
-        if looks_like_number {
+        if let Some(digits) = number {
             filters.push(MessageFilter {
                 to: Some(digits),
                 ..MessageFilter::default()
@@ -334,9 +331,7 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
 }
 
 fn message(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
-    let id: u64 = raw_id
-        .parse()
-        .map_err(|_| ApiError::BadRequest("message id is not a number".into()))?;
+    let id = crate::http::path_id(raw_id)?;
     let Some(m) = app.store.message(id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };

@@ -159,6 +159,12 @@ impl<'t> Tx<'t> {
                 self.quarantine(raw, reason, *received_at)?;
                 Ok(Outcome::Callback(CallbackResult::Quarantined))
             }
+            WriteOp::EndSessions => {
+                let meta = self.meta.open()?;
+                let next = meta.get(UI_SESSION_GENERATION)?.map_or(0, |v| v.value()) + 1;
+                meta.insert(UI_SESSION_GENERATION, next)?;
+                Ok(Outcome::SessionsEnded(next))
+            }
         }
     }
 

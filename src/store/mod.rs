@@ -71,6 +71,8 @@ pub enum WriteOp {
         reason: String,
         received_at: Micros,
     },
+    /// Dashboard logout: revoke every session issued so far.
+    EndSessions,
 }
 
 /// What a callback did to the store (the `result` of the HTTP answer).
@@ -103,6 +105,8 @@ pub enum Outcome {
     Pruned(prune::Pruned),
     /// None: no such quarantine entry; Err: it still cannot be used.
     Retried(Option<Result<CallbackResult, String>>),
+    /// The new dashboard session generation.
+    SessionsEnded(u64),
 }
 
 #[derive(Debug)]
@@ -324,6 +328,15 @@ impl Store {
     /// The running counts (messages by latest status, callbacks by result).
     pub fn counts(&self) -> Result<stats::Counts, StoreError> {
         stats::counts(&self.database()?.begin_read()?)
+    }
+
+    /// The dashboard session generation (0 until the first logout).
+    pub fn session_generation(&self) -> Result<u64, StoreError> {
+        let txn = self.database()?.begin_read()?;
+        let meta = txn.open_table(tables::META)?;
+        Ok(meta
+            .get(tables::UI_SESSION_GENERATION)?
+            .map_or(0, |v| v.value()))
     }
 
     /// Messages without a final status created before `created_before`.

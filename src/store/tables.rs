@@ -66,6 +66,8 @@ pub const NEXT_MESSAGE_ID: &str = "next_message_id";
 pub const NEXT_INBOUND_ID: &str = "next_inbound_id";
 pub const NEXT_BATCH_REPORT_ID: &str = "next_batch_report_id";
 pub const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
+/// Dashboard sessions signed under an older generation are revoked.
+pub const UI_SESSION_GENERATION: &str = "ui_session_generation";
 /// Count of messages whose latest status is the suffix ("" = none yet).
 pub const STATUS_COUNT_PREFIX: &str = "status:";
 /// Count of callbacks by result (stored, duplicate, ...), since the file

@@ -35,11 +35,19 @@ fn populated() -> Daemon {
     d
 }
 
+/// The dashboard's own origin, which every dashboard POST must name.
+fn origin(d: &Daemon) -> String {
+    format!("http://{}", d.addr)
+}
+
 fn login(d: &Daemon) -> String {
     let r = d.request(
         "POST",
         "/ui/login",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", &origin(d)),
+        ],
         format!("token={TOKEN}").as_bytes(),
     );
     assert_eq!(r.status, 303, "{}", r.text());
@@ -64,7 +72,12 @@ fn login_logout_and_access() {
     let form = d.request("GET", "/ui/login", &[], b"");
     assert_eq!(form.status, 200);
     assert!(form.text().contains(r#"name="token""#));
-    let wrong = d.request("POST", "/ui/login", &[], b"token=guess");
+    let wrong = d.request(
+        "POST",
+        "/ui/login",
+        &[("Origin", &origin(&d))],
+        b"token=guess",
+    );
     assert_eq!(wrong.status, 401);
     assert!(wrong.header("Set-Cookie").is_none());
     let cookie = login(&d);
@@ -81,7 +94,12 @@ fn login_logout_and_access() {
         b"",
     );
     assert_eq!(bearer.status, 200, "scripts may use the token");
-    let out = d.request("POST", "/ui/logout", &[("Cookie", &cookie)], b"");
+    let out = d.request(
+        "POST",
+        "/ui/logout",
+        &[("Cookie", &cookie), ("Origin", &origin(&d))],
+        b"",
+    );
     assert_eq!(out.status, 303);
     assert!(out.header("Set-Cookie").unwrap().contains("Max-Age=0"));
     assert_eq!(

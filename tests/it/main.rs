@@ -15,6 +15,7 @@ mod edge;
 mod faults;
 mod fixtures;
 mod hostile;
+mod input;
 mod messages;
 mod operators;
 mod process;

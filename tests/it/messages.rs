@@ -209,5 +209,9 @@ fn api_needs_a_configured_and_correct_token() {
     );
     assert_eq!(missing.status, 401);
     assert_eq!(d.get("/api/messages/1").status, 404);
-    assert_eq!(d.get("/api/messages/abc").status, 400);
+    assert_eq!(
+        d.get("/api/messages/abc").status,
+        404,
+        "cannot exist: not found"
+    );
 }

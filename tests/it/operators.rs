@@ -130,8 +130,8 @@ fn bad_list_parameters_are_400_naming_them() {
     assert_eq!(d.get("/api/quarantine?limit=x").status, 400);
     assert_eq!(
         d.get("/api/messages/..%2F..%2Fetc").status,
-        400,
-        "ids are numbers, nothing else"
+        404,
+        "ids are numbers; anything else names nothing that can exist"
     );
 }
 

@@ -573,3 +573,51 @@ pub fn batch_created(id: &str, to: &[&str]) -> Answer {
     });
     (201, body.to_string(), vec![])
 }
+
+/// A daemon serving HTTPS itself with a fresh self-signed certificate for
+/// localhost (made by openssl in its directory), and a client that trusts
+/// that certificate, reports 4xx/5xx as answers and follows no redirects.
+/// None when openssl is not installed.
+pub fn tls_daemon() -> Option<(Daemon, ureq::Agent)> {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        // A server certificate, not a CA (webpki refuses a CA as end entity).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("SINCH_DLR_TLS_CERT", cert.to_str().unwrap()),
+        ("SINCH_DLR_TLS_KEY", key.to_str().unwrap()),
+    ]);
+    let pem = std::fs::read(&cert).unwrap();
+    let root = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![
+            root,
+        ])))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    Some((d, agent))
+}
