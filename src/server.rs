@@ -52,11 +52,12 @@ pub fn run(mut config: Config) -> Result<(), String> {
     } else {
         "http"
     };
-    log::info!(
-        "listening on {scheme}://{addr}, database {}",
+    // Once per start, on stdout (the journal under systemd): the address
+    // first, so scripts take the third word.
+    println!(
+        "listening on {addr} ({scheme}, database {})",
         config.db_path.display()
     );
-    println!("listening on {addr}");
     let _ = std::io::stdout().flush();
     notifier.notify(&format!("READY=1\nSTATUS=listening on {addr}"));
     let watchdog = start_watchdog(&notifier)?;

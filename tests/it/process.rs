@@ -177,3 +177,35 @@ fn sign_prints_a_working_curl_command() {
         );
     }
 }
+
+/// The address is printed once per start, on stdout, in one line that
+/// people and scripts both read (address first): not again in the log.
+#[test]
+fn the_address_is_announced_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = binary(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"])
+        .env("SINCH_DLR_CALLBACK_SECRETS", SECRET)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::io::BufRead::read_line(&mut stdout, &mut first).unwrap();
+    let words: Vec<&str> = first.split_whitespace().collect();
+    assert_eq!(words[..2], ["listening", "on"], "{first}");
+    let addr: std::net::SocketAddr = words[2].parse().expect(&first);
+    assert!(first.contains("(http, database dlr.redb)"), "{first}");
+    assert_eq!(request(addr, "GET", "/healthz", &[], b"").status, 200);
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let all = format!(
+        "{first}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(all.matches(&addr.to_string()).count(), 1, "{all}");
+}

@@ -90,7 +90,8 @@ impl Daemon {
         while Instant::now() < deadline {
             match self.stdout.recv_timeout(Duration::from_millis(100)) {
                 Ok(line) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
+                    if let Some(rest) = line.strip_prefix("listening on ") {
+                        let addr = rest.split(' ').next().unwrap_or_default();
                         return addr.parse().expect("address in 'listening on' line");
                     }
                 }

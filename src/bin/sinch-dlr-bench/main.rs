@@ -387,7 +387,8 @@ impl Server {
         let addr = loop {
             match lines.next() {
                 Some(Ok(l)) => {
-                    if let Some(a) = l.strip_prefix("listening on ") {
+                    if let Some(rest) = l.strip_prefix("listening on ") {
+                        let a = rest.split(' ').next().unwrap_or_default();
                         break a.parse().map_err(|_| format!("bad address {a}"))?;
                     }
                 }
