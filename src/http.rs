@@ -241,7 +241,8 @@ pub enum ApiError {
     Unauthorized,
     Forbidden(String),
     NotFound,
-    MethodNotAllowed(&'static str),
+    /// The methods the path takes, for `Allow`.
+    MethodNotAllowed(String),
     /// The request needs configuration this daemon does not have.
     NotConfigured(String),
     /// An upstream (Sinch) refused or failed; the message says how.
@@ -306,7 +307,7 @@ impl ApiError {
     pub fn into_reply(self) -> Reply {
         let reply = Reply::json(self.status(), &json!({ "error": self.to_string() }));
         match self {
-            ApiError::MethodNotAllowed(allow) => reply.with_header("Allow", allow),
+            ApiError::MethodNotAllowed(allow) => reply.with_header("Allow", &allow),
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
             ApiError::Unavailable => reply.with_header("Retry-After", "5"),
@@ -363,7 +364,7 @@ mod tests {
 
     #[test]
     fn errors_become_json_with_headers() {
-        let r = ApiError::MethodNotAllowed("POST").into_reply();
+        let r = ApiError::MethodNotAllowed("POST".into()).into_reply();
         assert_eq!(r.status, 405);
         assert!(r.headers.contains(&("Allow", "POST".to_string())));
         let r = ApiError::Unavailable.into_reply();

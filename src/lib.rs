@@ -1,11 +1,11 @@
 //! sinch-dlr: receives, verifies and durably stores Sinch SMS callbacks.
 //! The module list is the architecture; see README.md and each `//!`.
 
+pub mod access;
 pub mod api;
+pub mod app;
 pub mod auth;
 pub mod background;
-pub mod browse;
-pub mod callback;
 pub mod cli;
 pub mod clock;
 pub mod commands;

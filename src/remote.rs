@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::app::App;
 use crate::auth::{Secret, generate_secret};
 use crate::config::Config;
 use crate::http::{self, Headers, Request};
-use crate::routes::{self, App};
+use crate::routes;
 use crate::store::Store;
 
 /// An answer: status and a body to read.
@@ -108,7 +109,7 @@ impl Target {
         let token = generate_secret().map_err(|e| e.to_string())?;
         let app = App {
             api_token: Some(token.clone()),
-            ..crate::server::build_app(config, store, writer)
+            ..App::new(config, store, writer)
         };
         Ok(Target::Local {
             app: Some(Arc::new(app)),

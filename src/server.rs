@@ -11,15 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
+use crate::app::App;
 use crate::auth::{self, Secret};
 use crate::background::Periodic;
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
-use crate::metrics::Metrics;
-use crate::reconcile::Reconciler;
 use crate::retention;
-use crate::routes::{self, App};
-use crate::send::SinchClient;
+use crate::routes;
 use crate::store::Store;
 use crate::systemd;
 use crate::writer;
@@ -38,7 +36,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     }
     announce_auth(&config);
     let (writer, writer_thread) = writer::start(store.clone());
-    let app = Arc::new(build_app(&config, store, writer));
+    let app = Arc::new(App::new(&config, store, writer));
     let background = start_background(&config, &app)?;
     let handler = request_handler(app.clone(), config.workers, config.max_body);
     let server = Arc::new(listen(&config, activated, handler)?);
@@ -83,30 +81,6 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let _ = writer_thread.join();
     log::info!("stopped cleanly");
     Ok(())
-}
-
-/// The shared state handlers see; also used by CLI commands that run
-/// without a daemon (remote.rs).
-pub fn build_app(config: &Config, store: Arc<Store>, writer: writer::WriterHandle) -> App {
-    let client = |api: &crate::config::SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
-    App {
-        store,
-        writer,
-        callback_auth: config.callback_auth.clone(),
-        api_token: config.api_token.clone(),
-        metrics: Metrics::default(),
-        sinch: config.sinch.as_ref().map(client),
-        reconciler: config
-            .sinch
-            .as_ref()
-            .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
-        public_url: config.public_url.clone(),
-        stale_after: config.stale_after,
-        metrics_need_token: config.metrics_need_token,
-        edge: std::sync::OnceLock::new(),
-        throttle: Default::default(),
-        tls: config.tls.is_some(),
-    }
 }
 
 /// Reconciliation (with Sinch credentials and a non-zero interval) and

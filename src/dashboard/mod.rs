@@ -11,17 +11,17 @@
 mod chart;
 pub mod html;
 mod origin;
-mod pages;
+pub mod pages;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::app::App;
 use crate::auth::{Secret, ct_eq};
 use crate::clock::now_secs;
 use crate::http::{ApiError, Reply, Request};
-use crate::routes::App;
 use crate::store::{Outcome, WriteOp};
 use crate::throttle::Blocked;
 
@@ -29,28 +29,22 @@ const COOKIE: &str = "sdlr_session";
 /// How long a login lasts.
 const SESSION_SECS: i64 = 12 * 3600;
 
-/// Routes under `/` and `/ui/`; None when the path is not the dashboard's.
-pub fn handle(app: &App, req: &Request, path: &[&str]) -> Option<Result<Reply, ApiError>> {
-    let method = req.method.as_str();
-    let reply = match (method, path) {
-        ("GET", ["ui", "login"]) => Ok(html_reply(200, html::login_page(None))),
-        ("POST", ["ui", ..]) if !origin::same_origin(req, app.public_url.as_deref()) => {
-            log::warn!("dashboard POST refused: Origin/Referer is not this dashboard");
-            Ok(html_reply(
-                403,
-                html::login_page(Some("Refused: this form was not sent from this dashboard.")),
-            ))
-        }
-        ("POST", ["ui", "login"]) => Ok(login(app, req)),
-        ("POST", ["ui", "logout"]) => Ok(logout(app, req)),
-        ("GET", [] | ["ui", ..]) => match authorised(app, req) {
-            Ok(()) => pages::get(app, req, path),
-            Err(reply) => Ok(reply),
-        },
-        (_, [] | ["ui", ..]) => Err(ApiError::MethodNotAllowed("GET")),
-        _ => return None,
-    };
-    Some(reply)
+/// `GET /ui/login`: the login form.
+pub fn login_page(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
+    Ok(html_reply(200, html::login_page(None)))
+}
+
+/// The gate for the dashboard's POSTs: sent from its own origin
+/// (origin.rs), else a 403 page.
+pub fn same_origin(app: &App, req: &Request) -> Result<(), Reply> {
+    if origin::same_origin(req, app.public_url.as_deref()) {
+        return Ok(());
+    }
+    log::warn!("dashboard POST refused: Origin/Referer is not this dashboard");
+    Err(html_reply(
+        403,
+        html::login_page(Some("Refused: this form was not sent from this dashboard.")),
+    ))
 }
 
 fn html_reply(status: u16, body: String) -> Reply {
@@ -70,9 +64,10 @@ fn redirect(to: &str) -> Reply {
     Reply::text(303, "text/plain; charset=utf-8", "").with_header("Location", to)
 }
 
-/// Bearer token or a valid session cookie; otherwise the login page (or a
-/// 403 page saying how to enable the dashboard).
-fn authorised(app: &App, req: &Request) -> Result<(), Reply> {
+/// The gate for the dashboard's pages: a bearer token or a valid session
+/// cookie; otherwise the login page (or a 403 page saying how to enable
+/// the dashboard).
+pub fn authorised(app: &App, req: &Request) -> Result<(), Reply> {
     let Some(token) = &app.api_token else {
         return Err(html_reply(
             403,
@@ -86,7 +81,7 @@ fn authorised(app: &App, req: &Request) -> Result<(), Reply> {
     if session_valid(app, req, token, now_secs()) {
         return Ok(());
     }
-    match crate::routes::bearer_guess(app, req, token) {
+    match crate::access::bearer_guess(app, req, token) {
         Ok(true) => Ok(()),
         Ok(false) => Err(redirect("/ui/login")),
         Err(blocked) => Err(too_many(blocked)),
@@ -100,7 +95,12 @@ fn too_many(blocked: Blocked) -> Reply {
     html_reply(429, html::login_page(Some(&why))).with_header("Retry-After", secs.to_string())
 }
 
-fn login(app: &App, req: &Request) -> Reply {
+/// `POST /ui/login`: a session cookie for the right token.
+pub fn login(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
+    Ok(login_reply(app, req))
+}
+
+fn login_reply(app: &App, req: &Request) -> Reply {
     let Some(token) = &app.api_token else {
         return html_reply(
             403,
@@ -115,7 +115,7 @@ fn login(app: &App, req: &Request) -> Reply {
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v)
         .unwrap_or_default();
-    let right = crate::routes::guess(app, req, "login", true, || {
+    let right = crate::access::guess(app, req, "login", true, || {
         ct_eq(given.as_bytes(), token.expose().as_bytes())
     });
     match right {
@@ -144,7 +144,11 @@ fn login(app: &App, req: &Request) -> Reply {
 /// far (the generation in the redb file goes up; answered after the commit).
 /// Without a valid session there is nothing to revoke: only the cookie is
 /// cleared, so a stranger cannot log everyone out.
-fn logout(app: &App, req: &Request) -> Reply {
+pub fn logout(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
+    Ok(logout_reply(app, req))
+}
+
+fn logout_reply(app: &App, req: &Request) -> Reply {
     let valid = app
         .api_token
         .as_ref()

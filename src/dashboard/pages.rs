@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use super::html::{self, MESSAGE_HEADERS, esc, message_rows, status, table, url, v};
 use super::{chart, html_reply};
+use crate::app::App;
 use crate::clock::{format_rfc3339, now_micros};
 use crate::http::{ApiError, Reply, Request};
 use crate::query::MessageFilter;
-use crate::routes::App;
 use crate::sinch::code_meaning;
 use crate::store::StoreError;
 
@@ -27,14 +27,9 @@ fn unavailable(e: StoreError) -> ApiError {
     ApiError::Unavailable
 }
 
-pub fn get(app: &App, req: &Request, path: &[&str]) -> Result<Reply, ApiError> {
-    match path {
-        [] => overview(app, req),
-        ["ui", "search"] => search(app, req),
-        ["ui", "messages", id] => message(app, id),
-        ["ui", "batches", id] => batch(app, id),
-        _ => Err(ApiError::NotFound),
-    }
+/// Any other path under /ui.
+pub fn not_found(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
+    Err(ApiError::NotFound)
 }
 
 fn list(app: &App, filter: MessageFilter) -> Result<Vec<Value>, ApiError> {
@@ -42,7 +37,7 @@ fn list(app: &App, filter: MessageFilter) -> Result<Vec<Value>, ApiError> {
 }
 
 /// `GET /?hours=24`: funnel, rates, chart, stale, failures, quarantine, secrets.
-fn overview(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub fn overview(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let hours: i64 = req
         .query_param("hours")
         .and_then(|h| h.parse().ok())
@@ -288,7 +283,7 @@ fn secrets(app: &App) -> String {
 
 /// `GET /ui/search?q=`: a phone number (digits rule), batch id or client
 /// reference.
-fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub fn search(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let q = req.query_param("q").unwrap_or("").trim().to_string();
     let mut found: Vec<Value> = Vec::new();
     if !q.is_empty() {
@@ -330,7 +325,8 @@ fn search(app: &App, req: &Request) -> Result<Reply, ApiError> {
     Ok(html_reply(200, html::page("Search", &q, &body)))
 }
 
-fn message(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
+pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
+    let raw_id = params[0];
     let id = crate::http::path_id(raw_id)?;
     let Some(m) = app.store.message(id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
@@ -397,7 +393,8 @@ fn message(app: &App, raw_id: &str) -> Result<Reply, ApiError> {
     ))
 }
 
-fn batch(app: &App, batch_id: &str) -> Result<Reply, ApiError> {
+pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
+    let batch_id = params[0];
     let Some(b) = app.store.batch(batch_id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };

@@ -1,18 +1,21 @@
-//! The application/operator API under /api (bearer token checked by
-//! routes.rs): registering sent messages and reading them back.
+//! Messages: `POST /api/messages` (register one the application sent),
+//! `POST /api/messages/send` (send through Sinch and register),
+//! `GET /api/messages/{id}` and `GET /api/messages` (a filtered page).
 
 use serde::Deserialize;
 
+use super::{bad, page_reply, unavailable};
+use crate::app::App;
 use crate::clock;
 use crate::http::{ApiError, Reply, Request};
 use crate::outbound::{self, SendFailure};
-use crate::routes::App;
+use crate::query::MessageFilter;
 use crate::send::SinchError;
 use crate::store::{Outcome, Registration, WriteOp, phone};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.
-pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub fn register(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     req.require_json()?;
     let registration = parse_registration(&req.body)?;
     match app.writer.submit(WriteOp::Register(vec![registration])) {
@@ -30,7 +33,7 @@ pub fn register(app: &App, req: &Request) -> Result<Reply, ApiError> {
 
 /// `POST /api/messages/send`: sends through Sinch, registers every
 /// recipient, answers 201 with the batch id and the stored messages.
-pub fn send(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub fn send(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let client = app.sinch.as_ref().ok_or_else(|| {
         ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
     })?;
@@ -46,21 +49,9 @@ pub fn send(app: &App, req: &Request) -> Result<Reply, ApiError> {
     }
 }
 
-/// `POST /api/reconcile[?batch_id=]`: one reconciliation pass, now.
-pub fn reconcile(app: &App, req: &Request) -> Result<Reply, ApiError> {
-    let reconciler = app.reconciler.as_ref().ok_or_else(|| {
-        ApiError::NotConfigured(
-            "reconciliation needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into(),
-        )
-    })?;
-    let batch = req.query_param("batch_id").filter(|b| !b.is_empty());
-    let report = reconciler.run_pass(&app.store, &app.writer, batch);
-    Ok(Reply::json(200, &report.to_json()))
-}
-
 /// `GET /api/messages/{id}`.
-pub fn message(app: &App, id: &str) -> Result<Reply, ApiError> {
-    let id = crate::http::path_id(id)?;
+pub fn one(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
+    let id = crate::http::path_id(params[0])?;
     match app.store.message(id) {
         Ok(Some(m)) => Ok(Reply::json(200, &m)),
         Ok(None) => Err(ApiError::NotFound),
@@ -69,6 +60,13 @@ pub fn message(app: &App, id: &str) -> Result<Reply, ApiError> {
             Err(ApiError::Unavailable)
         }
     }
+}
+
+/// `GET /api/messages?batch_id=&to=&client_reference=&status=&since=&until=&limit=&cursor=`
+pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
+    let filter = MessageFilter::parse(&req.query).map_err(bad)?;
+    let page = app.store.list_messages(&filter).map_err(unavailable)?;
+    Ok(page_reply("messages", page))
 }
 
 fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {

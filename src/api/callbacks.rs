@@ -9,14 +9,14 @@
 
 use serde_json::json;
 
+use crate::app::App;
 use crate::auth::Verified;
 use crate::clock::{now_micros, now_secs};
 use crate::http::{ApiError, Reply, Request};
-use crate::routes::App;
 use crate::sinch::{Callback, ParseError, parse_callback};
 use crate::store::{CallbackResult, Outcome, WriteOp};
 
-pub fn receive(app: &App, req: &Request) -> Result<Reply, ApiError> {
+pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let received_at = now_micros();
     let verified = app
         .callback_auth

@@ -1,0 +1,64 @@
+//! The shared state every handler sees (`App`) and how it is built from the
+//! configuration: by the daemon (server.rs) and by CLI commands that run
+//! without one (remote.rs).
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use crate::auth::{CallbackAuth, Secret};
+use crate::config::{Config, SinchApi};
+use crate::metrics::Metrics;
+use crate::reconcile::Reconciler;
+use crate::send::SinchClient;
+use crate::store::Store;
+use crate::throttle::Throttle;
+use crate::writer::WriterHandle;
+
+/// What every handler may use.
+pub struct App {
+    pub store: Arc<Store>,
+    pub writer: WriterHandle,
+    pub callback_auth: CallbackAuth,
+    pub api_token: Option<Secret>,
+    pub metrics: Metrics,
+    /// Sinch API access for sending; None without credentials.
+    pub sinch: Option<SinchClient>,
+    pub reconciler: Option<Arc<Reconciler>>,
+    /// This daemon's public base URL (default callback_url when sending).
+    pub public_url: Option<String>,
+    /// Messages without a final status after this long are stale.
+    pub stale_after: Duration,
+    /// Whether /metrics needs the API token.
+    pub metrics_need_token: bool,
+    /// The HTTP server, for its connection-layer counters (set once it
+    /// listens; unset in CLI commands).
+    pub edge: OnceLock<Weak<tiny_http::Server>>,
+    /// Failed token guesses per client address (login and bearer).
+    pub throttle: Throttle,
+    /// Whether this daemon serves HTTPS itself (SINCH_DLR_TLS_*).
+    pub tls: bool,
+}
+
+impl App {
+    pub fn new(config: &Config, store: Arc<Store>, writer: WriterHandle) -> App {
+        let client = |api: &SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
+        App {
+            store,
+            writer,
+            callback_auth: config.callback_auth.clone(),
+            api_token: config.api_token.clone(),
+            metrics: Metrics::default(),
+            sinch: config.sinch.as_ref().map(client),
+            reconciler: config
+                .sinch
+                .as_ref()
+                .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
+            public_url: config.public_url.clone(),
+            stale_after: config.stale_after,
+            metrics_need_token: config.metrics_need_token,
+            edge: OnceLock::new(),
+            throttle: Throttle::default(),
+            tls: config.tls.is_some(),
+        }
+    }
+}
