@@ -8,10 +8,32 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::store::Counts;
-use crate::writer::WriterStats;
+
+/// Counters the writer (writer.rs) keeps; read by /readyz and rendered
+/// here.
+#[derive(Debug)]
+pub struct WriterStats {
+    pub ready: AtomicBool,
+    pub failed_commits: AtomicU64,
+    pub queued: AtomicU64,
+    pub group_size: Histogram,
+    pub commit_seconds: Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        WriterStats {
+            ready: AtomicBool::new(true),
+            failed_commits: AtomicU64::new(0),
+            queued: AtomicU64::new(0),
+            group_size: Histogram::new(GROUP_SIZES),
+            commit_seconds: Histogram::new(SECONDS),
+        }
+    }
+}
 
 /// A histogram with fixed upper bounds; the sum is kept in micro-units.
 #[derive(Debug)]

@@ -8,13 +8,13 @@
 //! group, since redb refuses writes after a failed commit.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use std::time::Instant;
 
-use crate::metrics::{GROUP_SIZES, Histogram, SECONDS};
+use crate::metrics::WriterStats;
 use crate::store::{Outcome, Store, WriteOp};
 
 /// Most ops in one transaction; bounds a group's latency and memory.
@@ -36,28 +36,6 @@ pub enum WriteError {
 struct Job {
     op: WriteOp,
     reply: SyncSender<Result<Outcome, WriteError>>,
-}
-
-/// Counters the writer keeps; read by /readyz and /metrics.
-#[derive(Debug)]
-pub struct WriterStats {
-    pub ready: AtomicBool,
-    pub failed_commits: AtomicU64,
-    pub queued: AtomicU64,
-    pub group_size: Histogram,
-    pub commit_seconds: Histogram,
-}
-
-impl Default for WriterStats {
-    fn default() -> Self {
-        WriterStats {
-            ready: AtomicBool::new(true),
-            failed_commits: AtomicU64::new(0),
-            queued: AtomicU64::new(0),
-            group_size: Histogram::new(GROUP_SIZES),
-            commit_seconds: Histogram::new(SECONDS),
-        }
-    }
 }
 
 /// The submitting side; cheap to clone, one per worker.
