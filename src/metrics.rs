@@ -164,140 +164,186 @@ impl Metrics {
         self.latency.observe(took.as_secs_f64());
     }
 
+    /// The Prometheus text of everything above, the writer's counters and
+    /// the store's gauges.
     pub fn render(&self, writer: &WriterStats, store: &StoreGauges) -> String {
         let mut out = String::new();
-        let lock = |m: &Mutex<BTreeMap<(&'static str, &'static str), u64>>| {
+        for f in self.request_families() {
+            f.render(&mut out);
+        }
+        let histograms = [
+            (
+                &self.latency,
+                "sinch_dlr_request_duration_seconds",
+                "Time from request received to response ready.",
+            ),
+            (
+                &writer.group_size,
+                "sinch_dlr_commit_group_size",
+                "Writes per group commit.",
+            ),
+            (
+                &writer.commit_seconds,
+                "sinch_dlr_commit_duration_seconds",
+                "Time per group commit (fsync included).",
+            ),
+        ];
+        for (h, name, help) in histograms {
+            h.render(&mut out, name, help);
+        }
+        for f in writer_families(writer)
+            .into_iter()
+            .chain(self.store_families(store))
+        {
+            f.render(&mut out);
+        }
+        out
+    }
+
+    fn request_families(&self) -> Vec<Family> {
+        let pairs = |m: &Mutex<BTreeMap<(&'static str, &'static str), u64>>| {
             m.lock().unwrap_or_else(|e| e.into_inner()).clone()
         };
-        family(
-            &mut out,
-            "sinch_dlr_callbacks_total",
-            "counter",
-            "Callbacks received since start, by type and result.",
-            lock(&self.callbacks)
-                .iter()
-                .map(|((k, r), n)| (format!("type=\"{}\",result=\"{}\"", esc(k), esc(r)), *n)),
-        );
-        let secrets = self
-            .secrets
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        family(
-            &mut out,
-            "sinch_dlr_callback_secret_used_total",
-            "counter",
-            "Callbacks verified by each configured secret (0 = first listed).",
-            secrets
-                .iter()
-                .map(|(i, (n, _))| (format!("secret=\"{i}\""), *n)),
-        );
+        let secrets = self.secret_use();
         let responses = self
             .responses
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        family(
-            &mut out,
-            "sinch_dlr_http_responses_total",
-            "counter",
-            "HTTP responses, by status code.",
-            responses.iter().map(|(s, n)| (format!("code=\"{s}\""), *n)),
-        );
-        family(
-            &mut out,
-            "sinch_dlr_auth_refused_total",
-            "counter",
-            "Refused API token guesses (dashboard login, bearer), by kind and reason (wrong, throttled).",
-            lock(&self.auth_refused)
-                .iter()
-                .map(|((k, r), n)| (format!("kind=\"{k}\",reason=\"{r}\""), *n)),
-        );
-        self.latency.render(
-            &mut out,
-            "sinch_dlr_request_duration_seconds",
-            "Time from request received to response ready.",
-        );
-        writer.group_size.render(
-            &mut out,
-            "sinch_dlr_commit_group_size",
-            "Writes per group commit.",
-        );
-        writer.commit_seconds.render(
-            &mut out,
-            "sinch_dlr_commit_duration_seconds",
-            "Time per group commit (fsync included).",
-        );
-        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        scalar(
-            &mut out,
+        vec![
+            Family::labelled(
+                "sinch_dlr_callbacks_total",
+                "counter",
+                "Callbacks received since start, by type and result.",
+                pairs(&self.callbacks)
+                    .iter()
+                    .map(|((k, r), n)| (format!("type=\"{}\",result=\"{}\"", esc(k), esc(r)), *n)),
+            ),
+            Family::labelled(
+                "sinch_dlr_callback_secret_used_total",
+                "counter",
+                "Callbacks verified by each configured secret (0 = first listed).",
+                secrets
+                    .iter()
+                    .map(|(i, (n, _))| (format!("secret=\"{i}\""), *n)),
+            ),
+            Family::labelled(
+                "sinch_dlr_http_responses_total",
+                "counter",
+                "HTTP responses, by status code.",
+                responses.iter().map(|(s, n)| (format!("code=\"{s}\""), *n)),
+            ),
+            Family::labelled(
+                "sinch_dlr_auth_refused_total",
+                "counter",
+                "Refused API token guesses (dashboard login, bearer), by kind and reason (wrong, throttled).",
+                pairs(&self.auth_refused)
+                    .iter()
+                    .map(|((k, r), n)| (format!("kind=\"{k}\",reason=\"{r}\""), *n)),
+            ),
+        ]
+    }
+
+    fn store_families(&self, store: &StoreGauges) -> Vec<Family> {
+        vec![
+            Family::one(
+                "sinch_dlr_database_bytes",
+                "gauge",
+                "Size of the redb file.",
+                store.db_bytes,
+            ),
+            Family::one(
+                "sinch_dlr_messages",
+                "gauge",
+                "Messages stored.",
+                store.counts.messages,
+            ),
+            Family::labelled(
+                "sinch_dlr_messages_by_status",
+                "gauge",
+                "Messages by latest status (none = no report yet).",
+                store
+                    .counts
+                    .by_status
+                    .iter()
+                    .map(|(s, n)| (format!("status=\"{}\"", esc(s)), *n)),
+            ),
+            Family::one(
+                "sinch_dlr_stale_messages",
+                "gauge",
+                "Messages with no final status after SINCH_DLR_STALE_AFTER.",
+                store.stale as u64,
+            ),
+            Family::one(
+                "sinch_dlr_pruned_total",
+                "counter",
+                "Records removed by retention.",
+                self.pruned.load(Ordering::Relaxed),
+            ),
+        ]
+    }
+}
+
+fn writer_families(writer: &WriterStats) -> Vec<Family> {
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    vec![
+        Family::one(
             "sinch_dlr_commit_failures_total",
             "counter",
             "Commits that failed (answered 503).",
             load(&writer.failed_commits),
-        );
-        scalar(
-            &mut out,
+        ),
+        Family::one(
             "sinch_dlr_writer_queue_depth",
             "gauge",
             "Writes waiting for the writer.",
             load(&writer.queued),
-        );
-        scalar(
-            &mut out,
+        ),
+        Family::one(
             "sinch_dlr_ready",
             "gauge",
             "1 when the store accepts writes.",
             u64::from(writer.ready.load(Ordering::Relaxed)),
-        );
-        scalar(
-            &mut out,
-            "sinch_dlr_database_bytes",
-            "gauge",
-            "Size of the redb file.",
-            store.db_bytes,
-        );
-        scalar(
-            &mut out,
-            "sinch_dlr_messages",
-            "gauge",
-            "Messages stored.",
-            store.counts.messages,
-        );
-        family(
-            &mut out,
-            "sinch_dlr_messages_by_status",
-            "gauge",
-            "Messages by latest status (none = no report yet).",
-            store
-                .counts
-                .by_status
-                .iter()
-                .map(|(s, n)| (format!("status=\"{}\"", esc(s)), *n)),
-        );
-        scalar(
-            &mut out,
-            "sinch_dlr_stale_messages",
-            "gauge",
-            "Messages with no final status after SINCH_DLR_STALE_AFTER.",
-            store.stale as u64,
-        );
-        scalar(
-            &mut out,
-            "sinch_dlr_pruned_total",
-            "counter",
-            "Records removed by retention.",
-            load(&self.pruned),
-        );
-        out
-    }
+        ),
+    ]
 }
 
-fn scalar(out: &mut String, name: &str, kind: &str, help: &str, v: u64) {
-    let _ = write!(
-        out,
-        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
-    );
+/// One metric family: its name, type, help and labelled values.
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    rows: Vec<(String, u64)>,
+}
+
+impl Family {
+    fn one(name: &'static str, kind: &'static str, help: &'static str, v: u64) -> Family {
+        Family::labelled(name, kind, help, std::iter::once((String::new(), v)))
+    }
+
+    fn labelled(
+        name: &'static str,
+        kind: &'static str,
+        help: &'static str,
+        rows: impl Iterator<Item = (String, u64)>,
+    ) -> Family {
+        Family {
+            name,
+            kind,
+            help,
+            rows: rows.collect(),
+        }
+    }
+
+    fn render(&self, out: &mut String) {
+        family(
+            out,
+            self.name,
+            self.kind,
+            self.help,
+            self.rows.iter().cloned(),
+        );
+    }
 }
 
 /// The connection layer's counters, as plain values.
