@@ -10,6 +10,7 @@ use crate::format;
 use crate::http::percent_encode;
 use crate::outbound::SendInput;
 use crate::remote::Target;
+use crate::store::{MessagePage, MessageView};
 
 /// Connects, runs `f`, and always lets a local writer close the file.
 fn with_target<T>(
@@ -82,29 +83,29 @@ pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), String> {
 }
 
 pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), String> {
-    let page = with_target(config, |t| {
+    let page: MessagePage = with_target(config, |t| {
         t.call(
             "GET",
             &format!("/api/messages{}", query_string(query)),
             None,
         )?
-        .json()
+        .view()
     })?;
     print!("{}", format::messages(&page, fmt)?);
-    if let (Some(c), "table") = (page["next_cursor"].as_str(), fmt) {
+    if let (Some(c), "table") = (page.next_cursor.as_deref(), fmt) {
         eprintln!("more: add --cursor {c}");
     }
     Ok(())
 }
 
 pub fn show(config: &Config, id: &str, fmt: &str) -> Result<(), String> {
-    let m = with_target(config, |t| {
+    let m: MessageView = with_target(config, |t| {
         t.call(
             "GET",
             &format!("/api/messages/{}", percent_encode(id)),
             None,
         )?
-        .json()
+        .view()
     })?;
     print!("{}", format::message(&m, fmt)?);
     Ok(())

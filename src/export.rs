@@ -4,12 +4,12 @@
 //! flat however large the file; used by `GET /api/export` and by
 //! `sinch-dlr export` when no daemon runs (same bytes either way).
 
-use serde_json::Value;
 use std::io::Read;
 use std::sync::Arc;
 
 use crate::query::{BadParam, MessageFilter, decode_cursor};
-use crate::store::Store;
+use crate::store::view::{CSV_FIELDS, Cell};
+use crate::store::{MessageView, Store};
 
 const PAGE: usize = 500;
 
@@ -36,31 +36,12 @@ impl Format {
     }
 }
 
-/// The CSV columns, in order; also the keys read from each message.
-pub const CSV_COLUMNS: [&str; 14] = [
-    "id",
-    "to",
-    "recipient",
-    "batch_id",
-    "client_reference",
-    "body",
-    "latest_status",
-    "latest_status_code",
-    "latest_status_at",
-    "status_conflict",
-    "sent_at",
-    "registered_at",
-    "created_at",
-    "update_count",
-];
-
 /// One CSV field, quoted when it must be (RFC 4180). Text that a
 /// spreadsheet would run as a formula is neutralised first.
-pub fn csv_field(v: &Value) -> String {
+pub fn csv_field(v: Cell<'_>) -> String {
     let text = match v {
-        Value::Null => String::new(),
-        Value::String(s) => neutralise(s),
-        other => other.to_string(),
+        Cell::Text(s) => neutralise(s),
+        other => other.plain().unwrap_or_default(),
     };
     if text.contains([',', '"', '\r', '\n']) {
         format!("\"{}\"", text.replace('"', "\"\""))
@@ -89,22 +70,20 @@ fn neutralise(s: &str) -> String {
     }
 }
 
-/// A CSV line (CRLF-terminated) with `columns` of `v`.
-pub fn csv_line(columns: &[&str], v: &Value) -> String {
-    let fields: Vec<String> = columns
-        .iter()
-        .map(|c| match (*c, &v[*c]) {
-            ("update_count", Value::Null) => v["status_updates"]
-                .as_array()
-                .map_or(String::new(), |a| a.len().to_string()),
-            (_, field) => csv_field(field),
-        })
-        .collect();
+/// A CSV line (CRLF-terminated) of these cells.
+pub fn csv_row<'a>(cells: impl IntoIterator<Item = Cell<'a>>) -> String {
+    let fields: Vec<String> = cells.into_iter().map(csv_field).collect();
     format!("{}\r\n", fields.join(","))
 }
 
-pub fn csv_header(columns: &[&str]) -> String {
-    format!("{}\r\n", columns.join(","))
+/// A message as a CSV line: the columns of `CSV_FIELDS`.
+pub fn csv_line(m: &MessageView) -> String {
+    csv_row(CSV_FIELDS.map(|f| m.cell(f)))
+}
+
+/// The CSV header: the names of `CSV_FIELDS`.
+pub fn csv_header() -> String {
+    format!("{}\r\n", CSV_FIELDS.map(|f| f.name()).join(","))
 }
 
 /// Reads an export page by page.
@@ -122,7 +101,7 @@ impl ExportReader {
         filter.limit = PAGE;
         filter.with_history = format == Format::Ndjson;
         let buf = match format {
-            Format::Csv => csv_header(&CSV_COLUMNS).into_bytes(),
+            Format::Csv => csv_header().into_bytes(),
             Format::Ndjson => Vec::new(),
         };
         ExportReader {
@@ -145,12 +124,10 @@ impl ExportReader {
         for m in &page.items {
             match self.format {
                 Format::Ndjson => {
-                    self.buf.extend_from_slice(m.to_string().as_bytes());
+                    serde_json::to_writer(&mut self.buf, m).expect("views serialise");
                     self.buf.push(b'\n');
                 }
-                Format::Csv => self
-                    .buf
-                    .extend_from_slice(csv_line(&CSV_COLUMNS, m).as_bytes()),
+                Format::Csv => self.buf.extend_from_slice(csv_line(m).as_bytes()),
             }
         }
         match page.next_cursor.as_deref().map(decode_cursor) {
@@ -179,20 +156,16 @@ impl Read for ExportReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn csv_quoting_follows_rfc_4180() {
-        assert_eq!(csv_field(&json!("plain")), "plain");
-        assert_eq!(csv_field(&json!("a,b")), "\"a,b\"");
-        assert_eq!(csv_field(&json!("say \"hi\"")), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field(&json!("two\nlines")), "\"two\nlines\"");
-        assert_eq!(csv_field(&json!(null)), "");
-        assert_eq!(csv_field(&json!(42)), "42");
-        assert_eq!(
-            csv_line(&["a", "b"], &json!({"a": 1, "b": "x,y"})),
-            "1,\"x,y\"\r\n"
-        );
+        assert_eq!(csv_field(Cell::Text("plain")), "plain");
+        assert_eq!(csv_field(Cell::Text("a,b")), "\"a,b\"");
+        assert_eq!(csv_field(Cell::Text("say \"hi\"")), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field(Cell::Text("two\nlines")), "\"two\nlines\"");
+        assert_eq!(csv_field(Cell::Null), "");
+        assert_eq!(csv_field(Cell::Int(42)), "42");
+        assert_eq!(csv_row([Cell::UInt(1), Cell::Text("x,y")]), "1,\"x,y\"\r\n");
     }
 
     #[test]
@@ -213,8 +186,8 @@ mod tests {
             ("+1 555 123 0001", "+1 555 123 0001"),
             ("a=b", "a=b"),
         ] {
-            assert_eq!(csv_field(&json!(given)), want, "{given:?}");
+            assert_eq!(csv_field(Cell::Text(given)), want, "{given:?}");
         }
-        assert_eq!(csv_field(&json!(-1)), "-1");
+        assert_eq!(csv_field(Cell::Int(-1)), "-1");
     }
 }

@@ -1,26 +1,54 @@
 //! How the CLI prints: aligned tables for a terminal, CSV (RFC 4180,
-//! shared with exports), pretty JSON. Input is always the API's JSON, so
-//! daemon and file modes print the same.
+//! shared with exports), pretty JSON. Input is always the API's answer,
+//! read into the store's views, so daemon and file modes print the same.
 
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::export::{CSV_COLUMNS, csv_header, csv_line};
+use crate::export::{csv_header, csv_line};
+use crate::store::view::{Cell, Field};
+use crate::store::{MessagePage, MessageView};
 
-/// Columns of the `messages` table: (header, JSON key).
-const TABLE: [(&str, &str); 7] = [
-    ("ID", "id"),
-    ("TO", "to"),
-    ("BATCH", "batch_id"),
-    ("STATUS", "latest_status"),
-    ("CODE", "latest_status_code"),
-    ("STATUS AT", "latest_status_at"),
-    ("CLIENT REF", "client_reference"),
+/// Columns of the `messages` table.
+const TABLE: [(&str, Field); 7] = [
+    ("ID", Field::Id),
+    ("TO", Field::To),
+    ("BATCH", Field::BatchId),
+    ("STATUS", Field::LatestStatus),
+    ("CODE", Field::LatestStatusCode),
+    ("STATUS AT", Field::LatestStatusAt),
+    ("CLIENT REF", Field::ClientReference),
 ];
 
-fn cell(v: &Value) -> String {
+/// The fields `show` lists, labelled by their key.
+const SHOW: [Field; 13] = [
+    Field::To,
+    Field::Recipient,
+    Field::BatchId,
+    Field::ClientReference,
+    Field::Body,
+    Field::LatestStatus,
+    Field::LatestStatusCode,
+    Field::LatestStatusAt,
+    Field::StatusConflict,
+    Field::Discovered,
+    Field::SentAt,
+    Field::RegisteredAt,
+    Field::CreatedAt,
+];
+
+fn cell<'a>(v: impl Into<Cell<'a>>) -> String {
+    match v.into() {
+        Cell::Text(s) => s.replace(['\n', '\r', '\t'], " "),
+        other => other.plain().unwrap_or_else(|| "-".into()),
+    }
+}
+
+/// A JSON value of the stats answer, as a cell.
+fn json_cell(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
-        Value::String(s) => s.replace(['\n', '\r', '\t'], " "),
+        Value::String(s) => cell(s.as_str()),
         other => other.to_string(),
     }
 }
@@ -49,18 +77,18 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A page of messages (`{"messages": [...], "next_cursor": ...}`).
-pub fn messages(page: &Value, format: &str) -> Result<String, String> {
-    let items = page["messages"].as_array().cloned().unwrap_or_default();
+pub fn messages(page: &MessagePage, format: &str) -> Result<String, String> {
+    let items = &page.messages;
     match format {
         "json" => Ok(pretty(page)),
-        "csv" => Ok(items.iter().fold(csv_header(&CSV_COLUMNS), |mut out, m| {
-            out.push_str(&csv_line(&CSV_COLUMNS, m));
+        "csv" => Ok(items.iter().fold(csv_header(), |mut out, m| {
+            out.push_str(&csv_line(m));
             out
         })),
         "table" => {
             let rows: Vec<Vec<String>> = items
                 .iter()
-                .map(|m| TABLE.iter().map(|(_, k)| cell(&m[*k])).collect())
+                .map(|m| TABLE.iter().map(|(_, f)| cell(m.cell(*f))).collect())
                 .collect();
             let headers: Vec<&str> = TABLE.iter().map(|(h, _)| *h).collect();
             Ok(table(&headers, &rows))
@@ -70,46 +98,34 @@ pub fn messages(page: &Value, format: &str) -> Result<String, String> {
 }
 
 /// One message with its history.
-pub fn message(m: &Value, format: &str) -> Result<String, String> {
+pub fn message(m: &MessageView, format: &str) -> Result<String, String> {
     match format {
         "json" => return Ok(pretty(m)),
         "text" => {}
         other => return Err(format!("--format {other:?}: use text or json")),
     }
-    let mut out = format!("message {}\n", m["id"]);
-    for key in [
-        "to",
-        "recipient",
-        "batch_id",
-        "client_reference",
-        "body",
-        "latest_status",
-        "latest_status_code",
-        "latest_status_at",
-        "status_conflict",
-        "discovered",
-        "sent_at",
-        "registered_at",
-        "created_at",
-    ] {
-        out.push_str(&format!("  {key:<20} {}\n", cell(&m[key])));
+    let mut out = format!("message {}\n", m.id);
+    for field in SHOW {
+        let key = field.name();
+        out.push_str(&format!("  {key:<20} {}\n", cell(m.cell(field))));
     }
-    let updates = m["status_updates"].as_array().cloned().unwrap_or_default();
+    let updates = m.status_updates.as_deref().unwrap_or_default();
     out.push_str(&format!(
         "history ({} update(s), oldest first):\n",
         updates.len()
     ));
-    let cols = [
-        "at",
-        "status",
-        "code",
-        "source",
-        "operator_status_at",
-        "received_at",
-    ];
     let rows: Vec<Vec<String>> = updates
         .iter()
-        .map(|u| cols.iter().map(|k| cell(&u[*k])).collect())
+        .map(|u| {
+            vec![
+                cell(&u.at),
+                cell(&u.status),
+                cell(u.code),
+                cell(u.source.as_str()),
+                cell(&u.operator_status_at),
+                cell(&u.received_at),
+            ]
+        })
         .collect();
     for line in table(
         &["AT", "STATUS", "CODE", "SOURCE", "OPERATOR AT", "RECEIVED"],
@@ -145,10 +161,10 @@ pub fn stats(s: &Value, format: &str) -> Result<String, String> {
     let t = &s["time_to_delivered"];
     out.push_str(&format!(
         "time to Delivered (messages since {}: {}): median {} s, p95 {} s\n",
-        cell(&t["since"]),
+        json_cell(&t["since"]),
         t["messages"],
-        cell(&t["median_seconds"]),
-        cell(&t["p95_seconds"])
+        json_cell(&t["median_seconds"]),
+        json_cell(&t["p95_seconds"])
     ));
     let st = &s["stale"];
     out.push_str(&format!(
@@ -168,7 +184,7 @@ pub fn stats(s: &Value, format: &str) -> Result<String, String> {
     Ok(out)
 }
 
-fn pretty(v: &Value) -> String {
+fn pretty(v: &impl Serialize) -> String {
     format!("{}\n", serde_json::to_string_pretty(v).expect("JSON"))
 }
 
@@ -191,8 +207,12 @@ mod tests {
 
     #[test]
     fn message_page_formats() {
-        let page = json!({"messages": [{"id": 1, "to": "+1555", "batch_id": "B", "latest_status": null,
-            "client_reference": "a,b", "update_count": 0}], "next_cursor": null});
+        let page = json!({"messages": [{"id": 1, "to": "+1555", "recipient": "1555", "batch_id": "B",
+            "client_reference": "a,b", "body": null, "sent_at": null, "registered_at": null,
+            "created_at": "2025-03-02T10:15:29.120Z", "discovered": true, "latest_status": null,
+            "latest_status_code": null, "latest_status_at": null, "status_conflict": false,
+            "update_count": 0}], "next_cursor": null});
+        let page: MessagePage = serde_json::from_value(page).unwrap();
         let t = messages(&page, "table").unwrap();
         assert!(t.starts_with("ID  TO"), "{t}");
         assert!(t.contains("1   +1555  B      -"), "{t}");

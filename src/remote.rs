@@ -41,6 +41,11 @@ impl Answer {
         }
     }
 
+    /// The body read into one of the API's types (the store's views).
+    pub fn view<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
+        serde_json::from_value(self.json()?).map_err(|e| format!("unexpected answer: {e}"))
+    }
+
     /// The body as a stream; an error status becomes `Err`.
     pub fn stream(self) -> Result<Box<dyn Read + Send>, String> {
         if (200..300).contains(&self.status) {

@@ -4,14 +4,14 @@
 
 use serde::Deserialize;
 
-use super::{bad, page_reply, unavailable};
+use super::{bad, unavailable};
 use crate::app::App;
 use crate::clock;
 use crate::http::{ApiError, Reply, Request};
 use crate::outbound::{self, SendFailure};
 use crate::query::MessageFilter;
 use crate::send::SinchError;
-use crate::store::{Outcome, Registration, WriteOp, phone};
+use crate::store::{MessagePage, Outcome, Registration, WriteOp, phone};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.
@@ -66,7 +66,7 @@ pub fn one(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
 pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let filter = MessageFilter::parse(&req.query).map_err(bad)?;
     let page = app.store.list_messages(&filter).map_err(unavailable)?;
-    Ok(page_reply("messages", page))
+    Ok(Reply::json(200, &MessagePage::from(page)))
 }
 
 fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {

@@ -11,6 +11,7 @@ pub mod quarantine;
 pub mod reconcile;
 pub mod whole_store;
 
+use serde::Serialize;
 use serde_json::json;
 
 use crate::http::{ApiError, Reply};
@@ -26,7 +27,7 @@ fn unavailable(e: StoreError) -> ApiError {
     ApiError::Unavailable
 }
 
-fn page_reply(key: &str, page: Page) -> Reply {
+fn page_reply<T: Serialize>(key: &str, page: Page<T>) -> Reply {
     Reply::json(
         200,
         &json!({ key: page.items, "next_cursor": page.next_cursor }),

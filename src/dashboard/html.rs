@@ -2,7 +2,8 @@
 //! attacker-influenced text), the page layout with its embedded CSS, and
 //! small tables. No JavaScript, nothing loaded from elsewhere.
 
-use serde_json::Value;
+use crate::store::MessageView;
+use crate::store::view::Cell;
 
 /// Escapes text for HTML element content and quoted attribute values.
 pub fn esc(s: &str) -> String {
@@ -20,12 +21,11 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// A JSON value as escaped text ("–" for null).
-pub fn v(value: &Value) -> String {
-    match value {
-        Value::Null => "–".into(),
-        Value::String(s) => esc(s),
-        other => esc(&other.to_string()),
+/// A value as escaped text ("–" for none).
+pub fn v<'a>(value: impl Into<Cell<'a>>) -> String {
+    match value.into() {
+        Cell::Text(s) => esc(s),
+        other => other.plain().map_or_else(|| "–".into(), |p| esc(&p)),
     }
 }
 
@@ -109,30 +109,34 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 /// A status with its colour class.
-pub fn status(value: &Value) -> String {
-    let s = value.as_str().unwrap_or("none");
+pub fn status(value: Option<&str>) -> String {
+    let s = value.unwrap_or("none");
     let class: String = s.chars().filter(char::is_ascii_alphanumeric).collect();
     format!(r#"<span class="s-{class}">{}</span>"#, esc(s))
 }
 
 /// One row per message summary: id link, to, batch link, status, code, at, reference.
-pub fn message_rows(messages: &[Value]) -> Vec<Vec<String>> {
+pub fn message_rows(messages: &[MessageView]) -> Vec<Vec<String>> {
     messages
         .iter()
         .map(|m| {
-            let id = m["id"].as_u64().unwrap_or(0);
-            let batch = m["batch_id"].as_str().unwrap_or("");
+            let id = m.id;
             vec![
                 format!(r#"<a href="/ui/messages/{id}">{id}</a>"#),
-                v(&m["to"]),
-                status(&m["latest_status"]),
-                v(&m["latest_status_code"]),
-                v(&m["latest_status_at"]),
-                format!(r#"<a href="/ui/batches/{}">{}</a>"#, url(batch), esc(batch)),
-                v(&m["client_reference"]),
+                v(&m.to),
+                status(m.latest_status.as_deref()),
+                v(m.latest_status_code),
+                v(&m.latest_status_at),
+                batch_link(&m.batch_id),
+                v(&m.client_reference),
             ]
         })
         .collect()
+}
+
+/// A batch id linking to its page.
+pub fn batch_link(batch: &str) -> String {
+    format!(r#"<a href="/ui/batches/{}">{}</a>"#, url(batch), esc(batch))
 }
 
 pub const MESSAGE_HEADERS: [&str; 7] = [
@@ -155,9 +159,9 @@ mod tests {
             esc(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        assert_eq!(v(&serde_json::json!("<b>")), "&lt;b&gt;");
+        assert_eq!(v("<b>"), "&lt;b&gt;");
         assert_eq!(
-            status(&serde_json::json!("<img>")),
+            status(Some("<img>")),
             r#"<span class="s-img">&lt;img&gt;</span>"#
         );
     }

@@ -3,14 +3,14 @@
 
 use serde_json::Value;
 
-use super::html::{self, MESSAGE_HEADERS, esc, message_rows, status, table, url, v};
+use super::html::{self, MESSAGE_HEADERS, batch_link, esc, message_rows, status, table, v};
 use super::{chart, html_reply};
 use crate::app::App;
 use crate::clock::{format_rfc3339, now_micros};
 use crate::http::{ApiError, Reply, Request};
 use crate::query::MessageFilter;
 use crate::sinch::code_meaning;
-use crate::store::StoreError;
+use crate::store::{MessageView, StoreError};
 
 const FAILURES: [&str; 7] = [
     "Failed",
@@ -32,7 +32,7 @@ pub fn not_found(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     Err(ApiError::NotFound)
 }
 
-fn list(app: &App, filter: MessageFilter) -> Result<Vec<Value>, ApiError> {
+fn list(app: &App, filter: MessageFilter) -> Result<Vec<MessageView>, ApiError> {
     Ok(app.store.list_messages(&filter).map_err(unavailable)?.items)
 }
 
@@ -159,7 +159,7 @@ fn funnel(period: &Value) -> String {
         .map(|(s, n)| {
             let width = (*n as f64 / max as f64 * 100.0).max(1.0);
             vec![
-                status(&Value::String(s.clone())),
+                status(Some(s)),
                 n.to_string(),
                 format!(r#"<span class="bar" style="width:{width:.0}%"></span>"#),
             ]
@@ -206,12 +206,12 @@ fn failures(app: &App) -> Result<String, ApiError> {
             },
         )?);
     }
-    all.sort_by(|a, b| b["created_at"].as_str().cmp(&a["created_at"].as_str()));
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     all.truncate(15);
     let rows: Vec<Vec<String>> = all
         .iter()
         .map(|m| {
-            let code = m["latest_status_code"].as_i64().unwrap_or(-1);
+            let code = m.latest_status_code.unwrap_or(-1);
             let mut row = message_rows(std::slice::from_ref(m)).remove(0);
             row.insert(4, esc(code_meaning(code)));
             row
@@ -241,12 +241,12 @@ fn quarantine(app: &App) -> Result<String, ApiError> {
         .items
         .iter()
         .map(|q| {
-            let raw = q["raw"].as_str().or(q["raw_base64"].as_str()).unwrap_or("");
+            let raw = q.raw.as_deref().or(q.raw_base64.as_deref()).unwrap_or("");
             let raw: String = raw.chars().take(300).collect();
             vec![
-                v(&q["id"]),
-                v(&q["received_at"]),
-                v(&q["reason"]),
+                v(q.id),
+                v(&q.received_at),
+                v(&q.reason),
                 format!("<pre>{}</pre>", esc(&raw)),
             ]
         })
@@ -285,7 +285,7 @@ fn secrets(app: &App) -> String {
 /// reference.
 pub fn search(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let q = req.query_param("q").unwrap_or("").trim().to_string();
-    let mut found: Vec<Value> = Vec::new();
+    let mut found: Vec<MessageView> = Vec::new();
     if !q.is_empty() {
         let number = crate::store::phone::normalize(&q).ok();
         // Each reading of the query is one indexed list; the union is shown.
@@ -314,8 +314,8 @@ pub fn search(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
                 },
             )?);
         }
-        found.sort_by_key(|m| std::cmp::Reverse(m["id"].as_u64()));
-        found.dedup_by_key(|m| m["id"].as_u64());
+        found.sort_by_key(|m| std::cmp::Reverse(m.id));
+        found.dedup_by_key(|m| m.id);
     }
     let body = format!(
         r#"<h1>Search: {}</h1><div class="card">{}</div>"#,
@@ -331,51 +331,46 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
     let Some(m) = app.store.message(id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };
-    let batch = m["batch_id"].as_str().unwrap_or("");
     let facts: Vec<Vec<String>> = [
-        ("To", v(&m["to"])),
-        (
-            "Batch",
-            format!(r#"<a href="/ui/batches/{}">{}</a>"#, url(batch), esc(batch)),
-        ),
-        ("Client reference", v(&m["client_reference"])),
-        ("Body", v(&m["body"])),
+        ("To", v(&m.to)),
+        ("Batch", batch_link(&m.batch_id)),
+        ("Client reference", v(&m.client_reference)),
+        ("Body", v(&m.body)),
         (
             "Latest status",
             format!(
                 "{} (code {})",
-                status(&m["latest_status"]),
-                v(&m["latest_status_code"])
+                status(m.latest_status.as_deref()),
+                v(m.latest_status_code)
             ),
         ),
-        ("Status at", v(&m["latest_status_at"])),
-        ("Conflicting finals", v(&m["status_conflict"])),
+        ("Status at", v(&m.latest_status_at)),
+        ("Conflicting finals", v(m.status_conflict)),
         (
             "Registered",
-            if m["discovered"] == true {
+            if m.discovered {
                 "no (discovered from a callback)".into()
             } else {
-                v(&m["registered_at"])
+                v(&m.registered_at)
             },
         ),
-        ("Created", v(&m["created_at"])),
+        ("Created", v(&m.created_at)),
     ]
     .into_iter()
     .map(|(k, val)| vec![esc(k), val])
     .collect();
-    let history: Vec<Vec<String>> = m["status_updates"]
-        .as_array()
-        .into_iter()
+    let history: Vec<Vec<String>> = m
+        .status_updates
+        .iter()
         .flatten()
         .map(|u| {
-            let code = u["code"].as_i64().unwrap_or(-1);
             vec![
-                v(&u["at"]),
-                status(&u["status"]),
-                v(&u["code"]),
-                esc(code_meaning(code)),
-                v(&u["source"]),
-                v(&u["received_at"]),
+                v(&u.at),
+                status(Some(&u.status)),
+                v(u.code),
+                esc(code_meaning(u.code)),
+                v(u.source.as_str()),
+                v(&u.received_at),
             ]
         })
         .collect();
@@ -398,22 +393,20 @@ pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError>
     let Some(b) = app.store.batch(batch_id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };
-    let counts: Vec<Vec<String>> = b["counts"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(s, n)| vec![status(&Value::String(s.clone())), v(n)])
+    let counts: Vec<Vec<String>> = b
+        .counts
+        .iter()
+        .map(|(s, n)| vec![status(Some(s)), v(*n)])
         .collect();
-    let messages = b["messages"].as_array().cloned().unwrap_or_default();
-    let reports: Vec<Vec<String>> = b["batch_reports"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let messages = &b.messages;
+    let reports: Vec<Vec<String>> = b
+        .batch_reports
+        .iter()
         .map(|r| {
             vec![
-                v(&r["received_at"]),
-                v(&r["type"]),
-                format!("<pre>{}</pre>", esc(&r["statuses"].to_string())),
+                v(&r.received_at),
+                v(&r.kind),
+                format!("<pre>{}</pre>", esc(&r.statuses.to_string())),
             ]
         })
         .collect();
@@ -423,7 +416,7 @@ pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError>
         table(&["Status", "Messages"], &counts),
         table(&["Received", "Type", "Statuses"], &reports),
         messages.len(),
-        table(&MESSAGE_HEADERS, &message_rows(&messages))
+        table(&MESSAGE_HEADERS, &message_rows(messages))
     );
     Ok(html_reply(
         200,

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use super::record::*;
 use super::tables::*;
+use super::view::MessageView;
 use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, read};
 use crate::clock::{Micros, now_micros};
 use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, is_final};
@@ -174,7 +175,7 @@ impl<'t> Tx<'t> {
         Ok(id)
     }
 
-    fn register(&mut self, r: &Registration) -> Result<(bool, serde_json::Value), StoreError> {
+    fn register(&mut self, r: &Registration) -> Result<(bool, MessageView), StoreError> {
         let recipient = phone::digits(&r.to);
         let now = now_micros();
         let (mut m, created) = match self.find(&r.batch_id, &recipient)? {
@@ -193,7 +194,7 @@ impl<'t> Tx<'t> {
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
         self.save(&m)?;
         let updates = read::updates_of(self.updates.open()?, m.id)?;
-        Ok((created, message_json(&m, &updates)))
+        Ok((created, MessageView::full(&m, &updates)))
     }
 
     pub(super) fn callback(

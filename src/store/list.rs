@@ -14,13 +14,12 @@
 //! when a rare combination is asked of a large index.
 
 use redb::{ReadTransaction, TableDefinition};
-use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use super::StoreError;
-use super::read::Page;
 use super::record::*;
 use super::tables::*;
+use super::view::*;
 use crate::clock::Micros;
 use crate::query::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 
@@ -79,7 +78,7 @@ fn time_range<'a>(
     Ok(Box::new(range.rev().map(|row| Ok(row?.0.value()))))
 }
 
-pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreError> {
+pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<MessageView>, StoreError> {
     let (lo, hi) = bounds(f.since, f.until, f.cursor);
     let table = txn.open_table(MESSAGES)?;
     let keys: Keys = if let Some(b) = &f.batch_id {
@@ -98,7 +97,7 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreE
         .with_history
         .then(|| txn.open_table(STATUS_UPDATES))
         .transpose()?;
-    let load = |id: u64| -> Result<Option<Value>, StoreError> {
+    let load = |id: u64| -> Result<Option<MessageView>, StoreError> {
         let Some(row) = table.get(id)? else {
             return Ok(None);
         };
@@ -107,19 +106,19 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page, StoreE
             return Ok(None);
         }
         Ok(Some(match &updates {
-            Some(t) => message_json(&m, &super::read::updates_of(t, m.id)?),
-            None => summary_json(&m),
+            Some(t) => MessageView::full(&m, &super::read::updates_of(t, m.id)?),
+            None => MessageView::summary(&m),
         }))
     };
     page(keys, f.limit, load)
 }
 
 /// Collects matching rows up to `limit`, within the scan budget.
-fn page(
+fn page<T>(
     keys: impl Iterator<Item = Result<(i64, u64), StoreError>>,
     limit: usize,
-    load: impl Fn(u64) -> Result<Option<Value>, StoreError>,
-) -> Result<Page, StoreError> {
+    load: impl Fn(u64) -> Result<Option<T>, StoreError>,
+) -> Result<Page<T>, StoreError> {
     let mut items = Vec::new();
     let mut last = None;
     for (scanned, key) in keys.enumerate() {
@@ -179,16 +178,7 @@ fn matches(m: &MessageRecord, f: &MessageFilter) -> bool {
         && f.status.as_deref().is_none_or(|s| Some(s) == latest)
 }
 
-/// A message without its history (lists); `update_count` says how long it is.
-pub fn summary_json(m: &MessageRecord) -> Value {
-    let mut v = message_json(m, &[]);
-    let obj = v.as_object_mut().expect("message_json builds an object");
-    obj.remove("status_updates");
-    obj.insert("update_count".into(), json!(m.update_count));
-    v
-}
-
-pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page, StoreError> {
+pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page<InboundView>, StoreError> {
     let (lo, hi) = bounds(f.since, f.until, f.cursor);
     let table = txn.open_table(INBOUND)?;
     let keys = if let Some(from) = &f.from {
@@ -198,7 +188,7 @@ pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page, StoreEr
     } else {
         time_range(txn, INBOUND_BY_TIME, lo, hi)?
     };
-    let load = |id: u64| -> Result<Option<Value>, StoreError> {
+    let load = |id: u64| -> Result<Option<InboundView>, StoreError> {
         let Some(row) = table.get(id)? else {
             return Ok(None);
         };
@@ -206,19 +196,17 @@ pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page, StoreEr
         let to_ok =
             f.to.as_ref()
                 .is_none_or(|t| *t == super::phone::digits(&r.to));
-        Ok(to_ok.then(|| inbound_json(&r)))
+        Ok(to_ok.then(|| InboundView::new(&r)))
     };
     page(keys, f.limit, load)
 }
 
-pub fn inbound_one(txn: &ReadTransaction, id: u64) -> Result<Option<Value>, StoreError> {
+pub fn inbound_one(txn: &ReadTransaction, id: u64) -> Result<Option<InboundView>, StoreError> {
     let Some(row) = txn.open_table(INBOUND)?.get(id)? else {
         return Ok(None);
     };
     let r: InboundRecord = decode("inbound", row.value())?;
-    let mut v = inbound_json(&r);
-    v["raw"] = json!(r.raw);
-    Ok(Some(v))
+    Ok(Some(InboundView::with_raw(&r)))
 }
 
 /// Quarantined bodies, newest first; the cursor is (received_at, id).
@@ -226,7 +214,7 @@ pub fn quarantine(
     txn: &ReadTransaction,
     limit: usize,
     cursor: Option<Cursor>,
-) -> Result<Page, StoreError> {
+) -> Result<Page<QuarantineView>, StoreError> {
     let table = txn.open_table(QUARANTINE)?;
     let below = cursor.map_or(u64::MAX, |c| c.1);
     let mut items = Vec::new();
@@ -236,7 +224,7 @@ pub fn quarantine(
             let next_cursor = Some(encode_cursor(last_key(&items)));
             return Ok(Page { items, next_cursor });
         }
-        items.push(quarantine_json(&r));
+        items.push(QuarantineView::new(&r));
     }
     Ok(Page {
         items,
@@ -244,14 +232,14 @@ pub fn quarantine(
     })
 }
 
-fn last_key(items: &[Value]) -> (i64, u64) {
+fn last_key(items: &[QuarantineView]) -> (i64, u64) {
     let last = items.last().expect("a full page is not empty");
-    (0, last["id"].as_u64().unwrap_or(0))
+    (0, last.id)
 }
 
 /// `GET /api/batches/{id}`: its messages, counts by latest status, and its
 /// batch-level reports. None when nothing is known about the batch.
-pub fn batch(txn: &ReadTransaction, batch_id: &str) -> Result<Option<Value>, StoreError> {
+pub fn batch(txn: &ReadTransaction, batch_id: &str) -> Result<Option<BatchView>, StoreError> {
     let filter = MessageFilter {
         batch_id: Some(batch_id.to_string()),
         limit: usize::MAX,
@@ -267,7 +255,7 @@ pub fn batch(txn: &ReadTransaction, batch_id: &str) -> Result<Option<Value>, Sto
         if matches(&m, &filter) {
             let status = m.latest.as_ref().map_or("none", |l| l.status.as_str());
             *counts.entry(status.to_string()).or_default() += 1;
-            messages.push(summary_json(&m));
+            messages.push(MessageView::summary(&m));
         }
     }
     let mut reports = Vec::new();
@@ -276,16 +264,16 @@ pub fn batch(txn: &ReadTransaction, batch_id: &str) -> Result<Option<Value>, Sto
         .range((batch_id, 0)..=(batch_id, u64::MAX))?
     {
         let r: BatchReportRecord = decode("batch_reports", row?.1.value())?;
-        reports.push(batch_report_json(&r));
+        reports.push(BatchReportView::new(&r));
     }
     if messages.is_empty() && reports.is_empty() {
         return Ok(None);
     }
-    Ok(Some(json!({
-        "batch_id": batch_id,
-        "message_count": messages.len(),
-        "counts": counts,
-        "messages": messages,
-        "batch_reports": reports,
-    })))
+    Ok(Some(BatchView {
+        batch_id: batch_id.to_string(),
+        message_count: messages.len(),
+        counts,
+        messages,
+        batch_reports: reports,
+    }))
 }

@@ -18,6 +18,7 @@ mod read;
 pub mod record;
 mod stats;
 mod tables;
+pub mod view;
 
 use redb::{Database, ReadableDatabase};
 use serde_json::Value;
@@ -29,8 +30,12 @@ use std::time::Duration;
 use crate::clock::Micros;
 use crate::sinch::{Callback, RecipientReport};
 
-pub use read::{Page, Pending, PendingKey};
+pub use read::{Pending, PendingKey};
 pub use stats::Counts;
+pub use view::{
+    BatchReportView, BatchView, InboundView, MessagePage, MessageView, Page, QuarantineView,
+    UpdateView,
+};
 
 /// The application registering a message it sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +105,7 @@ impl CallbackResult {
 pub enum Outcome {
     /// Per registration: whether it was the first for its message, and the
     /// message as stored.
-    Registered(Vec<(bool, Value)>),
+    Registered(Vec<(bool, MessageView)>),
     Callback(CallbackResult),
     Pruned(prune::Pruned),
     /// None: no such quarantine entry; Err: it still cannot be used.
@@ -254,7 +259,7 @@ impl Store {
     }
 
     /// One message with its whole history, or None.
-    pub fn message(&self, id: u64) -> Result<Option<Value>, StoreError> {
+    pub fn message(&self, id: u64) -> Result<Option<MessageView>, StoreError> {
         let db = self.database()?;
         read::message(&db.begin_read()?, id)
     }
@@ -278,16 +283,22 @@ impl Store {
     }
 
     /// A page of messages, newest first.
-    pub fn list_messages(&self, filter: &crate::query::MessageFilter) -> Result<Page, StoreError> {
+    pub fn list_messages(
+        &self,
+        filter: &crate::query::MessageFilter,
+    ) -> Result<Page<MessageView>, StoreError> {
         list::messages(&self.database()?.begin_read()?, filter)
     }
 
     /// A page of inbound messages, newest first.
-    pub fn list_inbound(&self, filter: &crate::query::InboundFilter) -> Result<Page, StoreError> {
+    pub fn list_inbound(
+        &self,
+        filter: &crate::query::InboundFilter,
+    ) -> Result<Page<InboundView>, StoreError> {
         list::inbound(&self.database()?.begin_read()?, filter)
     }
 
-    pub fn inbound(&self, id: u64) -> Result<Option<Value>, StoreError> {
+    pub fn inbound(&self, id: u64) -> Result<Option<InboundView>, StoreError> {
         list::inbound_one(&self.database()?.begin_read()?, id)
     }
 
@@ -296,12 +307,12 @@ impl Store {
         &self,
         limit: usize,
         cursor: Option<crate::query::Cursor>,
-    ) -> Result<Page, StoreError> {
+    ) -> Result<Page<QuarantineView>, StoreError> {
         list::quarantine(&self.database()?.begin_read()?, limit, cursor)
     }
 
     /// A batch's messages, counts by latest status and batch-level reports.
-    pub fn batch(&self, batch_id: &str) -> Result<Option<Value>, StoreError> {
+    pub fn batch(&self, batch_id: &str) -> Result<Option<BatchView>, StoreError> {
         list::batch(&self.database()?.begin_read()?, batch_id)
     }
 

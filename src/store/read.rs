@@ -2,19 +2,12 @@
 //! the writer.
 
 use redb::{ReadTransaction, ReadableTable};
-use serde_json::Value;
 
 use super::StoreError;
 use super::record::*;
 use super::tables::*;
+use super::view::MessageView;
 use crate::sinch::is_final;
-
-/// A page of results and the cursor for the next one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub items: Vec<Value>,
-    pub next_cursor: Option<String>,
-}
 
 /// Position in the pending index: (created_at, message id).
 pub type PendingKey = (i64, u64);
@@ -103,12 +96,12 @@ pub fn updates_of(
         .collect()
 }
 
-pub fn message(txn: &ReadTransaction, id: u64) -> Result<Option<Value>, StoreError> {
+pub fn message(txn: &ReadTransaction, id: u64) -> Result<Option<MessageView>, StoreError> {
     let messages = txn.open_table(MESSAGES)?;
     let Some(row) = messages.get(id)? else {
         return Ok(None);
     };
     let m: MessageRecord = decode("messages", row.value())?;
     let updates = updates_of(&txn.open_table(STATUS_UPDATES)?, id)?;
-    Ok(Some(message_json(&m, &updates)))
+    Ok(Some(MessageView::full(&m, &updates)))
 }

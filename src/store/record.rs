@@ -7,10 +7,10 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::StoreError;
-use crate::clock::{Micros, format_rfc3339};
+use crate::clock::Micros;
 
 pub const RECORD_VERSION: u32 = 1;
 
@@ -67,6 +67,17 @@ pub enum Source {
     BatchReport,
     /// Learned by asking Sinch's API.
     Reconcile,
+}
+
+impl Source {
+    /// Its name in the API (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Callback => "callback",
+            Source::BatchReport => "batch_report",
+            Source::Reconcile => "reconcile",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -139,79 +150,4 @@ pub fn encode(record: &impl Serialize) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{table}: {e}")))
-}
-
-fn time(t: Option<Micros>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(format_rfc3339(t)))
-}
-
-/// The API shape of one message with its history (oldest first).
-pub fn message_json(m: &MessageRecord, updates: &[UpdateRecord]) -> Value {
-    let latest = m.latest.as_ref();
-    json!({
-        "id": m.id,
-        "to": m.to,
-        "recipient": m.recipient,
-        "batch_id": m.batch_id,
-        "client_reference": m.client_reference,
-        "body": m.body,
-        "sent_at": time(m.sent_at),
-        "registered_at": time(m.registered_at),
-        "created_at": time(Some(m.created_at)),
-        "discovered": m.registered_at.is_none(),
-        "latest_status": latest.map(|l| l.status.as_str()),
-        "latest_status_code": latest.map(|l| l.code),
-        "latest_status_at": time(latest.map(|l| l.at)),
-        "status_conflict": m.status_conflict,
-        "status_updates": updates.iter().map(update_json).collect::<Vec<_>>(),
-    })
-}
-
-fn update_json(u: &UpdateRecord) -> Value {
-    json!({
-        "status": u.status,
-        "code": u.code,
-        "at": time(Some(u.at)),
-        "operator_status_at": time(u.operator_status_at),
-        "received_at": time(Some(u.received_at)),
-        "source": u.source,
-        "type": u.kind,
-    })
-}
-
-pub fn inbound_json(r: &InboundRecord) -> Value {
-    json!({
-        "id": r.id,
-        "sinch_id": r.sinch_id,
-        "type": r.kind,
-        "from": r.from,
-        "to": r.to,
-        "body": r.body,
-        "received_at": time(Some(r.received_at)),
-        "sent_at": time(r.sent_at),
-        "operator_id": r.operator_id,
-        "client_reference": r.client_reference,
-        "stored_at": time(Some(r.stored_at)),
-    })
-}
-
-pub fn batch_report_json(r: &BatchReportRecord) -> Value {
-    json!({
-        "id": r.id,
-        "type": r.kind,
-        "client_reference": r.client_reference,
-        "total_message_count": r.total_message_count,
-        "statuses": r.statuses,
-        "received_at": time(Some(r.received_at)),
-    })
-}
-
-pub fn quarantine_json(r: &QuarantineRecord) -> Value {
-    json!({
-        "id": r.id,
-        "reason": r.reason,
-        "received_at": time(Some(r.received_at)),
-        "raw": r.raw,
-        "raw_base64": r.raw_base64,
-    })
 }

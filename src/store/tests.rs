@@ -21,9 +21,22 @@ fn register(store: &Store, to: &str, batch: &str, reference: Option<&str>) -> (b
         sent_at: None,
     }]);
     match store.apply_group(&[op]).unwrap().remove(0) {
-        Outcome::Registered(mut list) => list.remove(0),
+        Outcome::Registered(mut list) => {
+            let (created, m) = list.remove(0);
+            (created, json(&m))
+        }
         other => panic!("{other:?}"),
     }
+}
+
+/// A view as the API serialises it.
+fn json(view: &impl serde::Serialize) -> Value {
+    serde_json::to_value(view).unwrap()
+}
+
+/// One message as `GET /api/messages/{id}` answers it.
+fn message(store: &Store, id: u64) -> Value {
+    json(&store.message(id).unwrap().unwrap())
 }
 
 fn report(batch: &str, recipient: &str, status: &str, code: i64, at: &str) -> WriteOp {
@@ -49,7 +62,7 @@ fn apply_one(store: &Store, op: WriteOp) -> CallbackResult {
 }
 
 fn latest(store: &Store, id: u64) -> (String, bool, usize) {
-    let m = store.message(id).unwrap().unwrap();
+    let m = message(store, id);
     (
         m["latest_status"].as_str().unwrap_or("").to_string(),
         m["status_conflict"].as_bool().unwrap(),
@@ -96,7 +109,7 @@ fn callback_before_registration_discovers_the_message() {
             "2025-01-01T00:00:01Z",
         ),
     );
-    let m = store.message(1).unwrap().unwrap();
+    let m = message(&store, 1);
     assert_eq!(m["discovered"], true);
     let (created, m) = register(&store, "+15551230009", "B9", Some("ref"));
     assert!(created, "first registration of a discovered message");
@@ -232,7 +245,7 @@ fn batch_full_report_updates_each_recipient() {
         CallbackResult::Duplicate
     );
     assert_eq!(latest(&store, 1), ("Delivered".into(), false, 1));
-    let discovered = store.message(2).unwrap().unwrap();
+    let discovered = message(&store, 2);
     assert_eq!(discovered["recipient"], "33612345678");
     assert_eq!(discovered["client_reference"], "client-ref");
     assert!(store.check().unwrap().is_empty());
@@ -324,7 +337,7 @@ fn model_random_sequences() {
             store.apply_group(&ops).unwrap();
         }
         for (who, (seen, any_final)) in &model {
-            let m = store.message(find_id(&store, who)).unwrap().unwrap();
+            let m = message(&store, find_id(&store, who));
             assert_eq!(m["status_updates"].as_array().unwrap().len(), seen.len());
             let latest = m["latest_status"].as_str().unwrap();
             assert_eq!(
@@ -343,16 +356,13 @@ fn find_id(store: &Store, recipient: &str) -> u64 {
             store
                 .message(*id)
                 .unwrap()
-                .is_some_and(|m| m["recipient"] == recipient)
+                .is_some_and(|m| m.recipient == recipient)
         })
         .unwrap()
 }
 
-fn page_ids(page: &Page) -> Vec<u64> {
-    page.items
-        .iter()
-        .map(|m| m["id"].as_u64().unwrap())
-        .collect()
+fn page_ids(page: &Page<MessageView>) -> Vec<u64> {
+    page.items.iter().map(|m| m.id).collect()
 }
 
 #[test]

@@ -623,7 +623,7 @@ fn backup_restores_into_a_new_daemon() {
     let offline = sinch_dlr::store::Store::open(&d.path().join("copy-offline.redb")).unwrap();
     assert!(offline.check().unwrap().is_empty());
     assert_eq!(
-        offline.message(1).unwrap().unwrap(),
+        serde_json::to_value(offline.message(1).unwrap().unwrap()).unwrap(),
         d.get("/api/messages/1").json()
     );
     drop(offline);

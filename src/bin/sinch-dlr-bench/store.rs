@@ -63,8 +63,9 @@ fn verify(store: &Store, n: usize) -> Result<usize, String> {
     let mut good = 0;
     for id in 1..=n as u64 {
         let m = store.message(id).map_err(|e| e.to_string())?;
-        let updates = |m: &serde_json::Value| m["status_updates"].as_array().map(Vec::len);
-        if m.is_some_and(|m| m["latest_status"] == "Delivered" && updates(&m) == Some(2)) {
+        if m.is_some_and(|m| {
+            m.latest_status.as_deref() == Some("Delivered") && m.update_count() == Some(2)
+        }) {
             good += 1;
         }
     }
