@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::clock::{self, Micros};
-use crate::sinch::canonical_status;
+use crate::sinch::Status;
 use crate::store::phone;
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -29,7 +29,7 @@ pub struct MessageFilter {
     pub to: Option<String>,
     pub client_reference: Option<String>,
     /// Latest status, in Sinch's spelling.
-    pub status: Option<String>,
+    pub status: Option<Status>,
     pub since: Option<Micros>,
     pub until: Option<Micros>,
     pub limit: usize,
@@ -154,7 +154,7 @@ impl MessageFilter {
             batch_id: short("batch_id", param(params, "batch_id"))?,
             to: digits_param("to", param(params, "to"))?,
             client_reference: short("client_reference", param(params, "client_reference"))?,
-            status: short("status", param(params, "status"))?.map(|s| canonical_status(&s)),
+            status: short("status", param(params, "status"))?.map(|s| Status::parse(&s)),
             since: time(params, "since")?,
             until: time(params, "until")?,
             limit: parse_limit(param(params, "limit"))?,
@@ -242,7 +242,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(f.to.as_deref(), Some("15551230001"));
-        assert_eq!(f.status.as_deref(), Some("Delivered"));
+        assert_eq!(f.status, Some(Status::Delivered));
         assert_eq!(f.since, clock::parse_rfc3339("2025-01-01T00:00:00Z"));
         assert_eq!(f.limit, 10);
         assert_eq!(MessageFilter::parse(&[]).unwrap().limit, DEFAULT_LIMIT);

@@ -5,7 +5,7 @@
 //! type with missing or malformed required fields is `ParseError::Invalid`
 //! (the caller quarantines it), an unknown type is `Callback::Unknown`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use std::fmt;
 
@@ -29,7 +29,7 @@ pub struct RecipientReport {
     pub kind: String,
     pub batch_id: String,
     pub recipient: String,
-    pub status: String,
+    pub status: Status,
     pub code: i64,
     pub at: Micros,
     pub operator_status_at: Option<Micros>,
@@ -39,7 +39,7 @@ pub struct RecipientReport {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct BatchStatus {
     pub code: i64,
-    pub status: String,
+    pub status: Status,
     #[serde(default)]
     pub count: Option<u64>,
     #[serde(default)]
@@ -104,18 +104,89 @@ pub const KNOWN_TYPES: [&str; 7] = [
     "mo_media",
 ];
 
-/// The statuses Sinch documents; see FACTS.md section b.
-const FINAL: [&str; 8] = [
-    "Delivered",
-    "Failed",
-    "Expired",
-    "Rejected",
-    "Aborted",
-    "Cancelled",
-    "Deleted",
-    "Unknown",
-];
-const INTERMEDIATE: [&str; 2] = ["Queued", "Dispatched"];
+/// A delivery status (FACTS.md section b), in Sinch's spelling on the wire
+/// and on disk. Read case-insensitively (the Python SDK upper-cases them);
+/// a status Sinch does not document is kept as sent (`Other`) and counts as
+/// intermediate, so it can never hide a real final status.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Status {
+    Queued,
+    Dispatched,
+    Delivered,
+    Failed,
+    Aborted,
+    Rejected,
+    Expired,
+    Deleted,
+    Cancelled,
+    Unknown,
+    Other(String),
+}
+
+impl Status {
+    /// The final statuses: a message's end state. (The dashboard lists the
+    /// failures among them in this order.)
+    pub const FINAL: [Status; 8] = [
+        Status::Delivered,
+        Status::Failed,
+        Status::Aborted,
+        Status::Rejected,
+        Status::Expired,
+        Status::Deleted,
+        Status::Cancelled,
+        Status::Unknown,
+    ];
+    /// The statuses on the way there.
+    pub const INTERMEDIATE: [Status; 2] = [Status::Queued, Status::Dispatched];
+
+    /// A status as Sinch (or anyone) spelled it.
+    pub fn parse(s: &str) -> Status {
+        Status::FINAL
+            .into_iter()
+            .chain(Status::INTERMEDIATE)
+            .find(|known| known.as_str().eq_ignore_ascii_case(s))
+            .unwrap_or_else(|| Status::Other(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Status::Queued => "Queued",
+            Status::Dispatched => "Dispatched",
+            Status::Delivered => "Delivered",
+            Status::Failed => "Failed",
+            Status::Aborted => "Aborted",
+            Status::Rejected => "Rejected",
+            Status::Expired => "Expired",
+            Status::Deleted => "Deleted",
+            Status::Cancelled => "Cancelled",
+            Status::Unknown => "Unknown",
+            Status::Other(s) => s,
+        }
+    }
+
+    /// Whether this is an end state. `Other` counts as intermediate.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Status::Queued | Status::Dispatched | Status::Other(_))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+        Ok(Status::parse(&String::deserialize(d)?))
+    }
+}
 
 /// What a Sinch-specific delivery code means (FACTS.md section b); other
 /// codes are SMPP or MMS codes from the operator.
@@ -142,22 +213,6 @@ pub fn code_meaning(code: i64) -> &'static str {
         418 => "Delivery report Unrecognized (MMS)",
         _ => "operator (SMPP/MMS) code",
     }
-}
-
-/// Sinch's capitalisation for a known status (matched case-insensitively,
-/// the Python SDK upper-cases them); an unknown status is kept as sent.
-pub fn canonical_status(s: &str) -> String {
-    FINAL
-        .iter()
-        .chain(INTERMEDIATE.iter())
-        .find(|known| known.eq_ignore_ascii_case(s))
-        .map_or_else(|| s.to_string(), |known| known.to_string())
-}
-
-/// Whether a (canonical) status is final. Unknown strings count as
-/// intermediate, so they can never hide a real final status.
-pub fn is_final(status: &str) -> bool {
-    FINAL.contains(&status)
 }
 
 /// Parses one callback body by its `type`.
@@ -270,7 +325,7 @@ fn parse_recipient(body: &[u8], kind: String) -> Result<RecipientReport, ParseEr
             check_recipient("recipient", &raw.recipient)?;
             raw.recipient
         },
-        status: canonical_status(&non_empty("status", raw.status)?),
+        status: Status::parse(&non_empty("status", raw.status)?),
         code: raw.code,
         at: parse_time("at", &raw.at)?,
         operator_status_at: optional_time(raw.operator_status_at),
@@ -292,18 +347,10 @@ fn parse_batch(body: &[u8], kind: String) -> Result<BatchReport, ParseError> {
             check_recipient(&format!("statuses[{i}].recipients[{j}]"), r)?;
         }
     }
-    let statuses = raw
-        .statuses
-        .into_iter()
-        .map(|s| BatchStatus {
-            status: canonical_status(&s.status),
-            ..s
-        })
-        .collect();
     Ok(BatchReport {
         kind,
         batch_id: non_empty("batch_id", raw.batch_id)?,
-        statuses,
+        statuses: raw.statuses,
         total_message_count: raw.total_message_count.as_ref().and_then(Value::as_u64),
         client_reference: optional_string(raw.client_reference),
     })
@@ -418,14 +465,19 @@ mod tests {
         let Callback::Recipient(r) = parse_callback(body).unwrap() else {
             panic!()
         };
-        assert_eq!(r.status, "Delivered", "status compared case-insensitively");
+        assert_eq!(
+            r.status.as_str(),
+            "Delivered",
+            "status compared case-insensitively"
+        );
         assert_eq!(r.operator_status_at, None, "bad optional time is dropped");
         let odd = br#"{"type":"recipient_delivery_report_sms","batch_id":"b","recipient":"1","code":0,"status":"Teleported","at":"2025-01-01T00:00:00Z"}"#;
         let Callback::Recipient(r) = parse_callback(odd).unwrap() else {
             panic!()
         };
-        assert_eq!(r.status, "Teleported");
-        assert!(!is_final("Teleported"));
+        assert_eq!(r.status, Status::Other("Teleported".into()));
+        assert_eq!(r.status.as_str(), "Teleported");
+        assert!(!r.status.is_final());
     }
 
     #[test]
@@ -489,10 +541,19 @@ mod tests {
             "Deleted",
             "Unknown",
         ] {
-            assert!(is_final(s), "{s}");
+            assert!(Status::parse(s).is_final(), "{s}");
+            assert_eq!(Status::parse(s).as_str(), s);
         }
-        assert!(!is_final("Queued"));
-        assert!(!is_final("Dispatched"));
-        assert_eq!(canonical_status("dispatched"), "Dispatched");
+        assert!(!Status::parse("Queued").is_final());
+        assert!(!Status::parse("Dispatched").is_final());
+        assert_eq!(Status::parse("dispatched").as_str(), "Dispatched");
+        assert_eq!(
+            serde_json::to_string(&Status::Delivered).unwrap(),
+            "\"Delivered\""
+        );
+        assert_eq!(
+            serde_json::from_str::<Status>("\"DELIVERED\"").unwrap(),
+            Status::Delivered
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! attacker-influenced text), the page layout with its embedded CSS, and
 //! small tables. No JavaScript, nothing loaded from elsewhere.
 
+use crate::sinch::Status;
 use crate::store::MessageView;
 use crate::store::view::Cell;
 
@@ -124,7 +125,7 @@ pub fn message_rows(messages: &[MessageView]) -> Vec<Vec<String>> {
             vec![
                 format!(r#"<a href="/ui/messages/{id}">{id}</a>"#),
                 v(&m.to),
-                status(m.latest_status.as_deref()),
+                status(m.latest_status.as_ref().map(Status::as_str)),
                 v(m.latest_status_code),
                 v(&m.latest_status_at),
                 batch_link(&m.batch_id),

@@ -9,18 +9,8 @@ use crate::app::App;
 use crate::clock::{format_rfc3339, now_micros};
 use crate::http::{ApiError, Reply, Request};
 use crate::query::MessageFilter;
-use crate::sinch::code_meaning;
+use crate::sinch::{Status, code_meaning};
 use crate::store::{MessageView, StoreError};
-
-const FAILURES: [&str; 7] = [
-    "Failed",
-    "Aborted",
-    "Rejected",
-    "Expired",
-    "Deleted",
-    "Cancelled",
-    "Unknown",
-];
 
 fn unavailable(e: StoreError) -> ApiError {
     log::error!("dashboard: {e}");
@@ -104,12 +94,12 @@ fn every_hour(hourly: &Value, since: i64, now: i64) -> Vec<Value> {
 fn kpis(period: &Value, stats: &Value, hours: i64) -> String {
     let total = period["messages"].as_u64().unwrap_or(0);
     let by = &period["by_latest_status"];
-    let delivered = by["Delivered"].as_u64().unwrap_or(0);
+    let delivered = by[Status::Delivered.as_str()].as_u64().unwrap_or(0);
     let finals: u64 = by
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(s, _)| crate::sinch::is_final(s))
+        .filter(|(s, _)| Status::parse(s).is_final())
         .filter_map(|(_, n)| n.as_u64())
         .sum();
     let rate = if finals > 0 {
@@ -196,11 +186,14 @@ fn stale(app: &App, stats: &Value) -> Result<String, ApiError> {
 /// The newest failed messages of every failure status, with the code's meaning.
 fn failures(app: &App) -> Result<String, ApiError> {
     let mut all = Vec::new();
-    for s in FAILURES {
+    let failures = Status::FINAL
+        .into_iter()
+        .filter(|s| *s != Status::Delivered);
+    for s in failures {
         all.extend(list(
             app,
             MessageFilter {
-                status: Some(s.into()),
+                status: Some(s),
                 limit: 10,
                 ..MessageFilter::default()
             },
@@ -340,7 +333,7 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
             "Latest status",
             format!(
                 "{} (code {})",
-                status(m.latest_status.as_deref()),
+                status(m.latest_status.as_ref().map(Status::as_str)),
                 v(m.latest_status_code)
             ),
         ),
@@ -366,7 +359,7 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
         .map(|u| {
             vec![
                 v(&u.at),
-                status(Some(&u.status)),
+                status(Some(u.status.as_str())),
                 v(u.code),
                 esc(code_meaning(u.code)),
                 v(u.source.as_str()),

@@ -14,7 +14,7 @@ use super::tables::*;
 use super::view::MessageView;
 use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, read};
 use crate::clock::{Micros, now_micros};
-use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, is_final};
+use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, Status};
 
 type Index3 = (&'static str, i64, u64);
 
@@ -70,7 +70,7 @@ impl<'t, K: Key + 'static, V: Value + 'static> Lazy<'t, K, V> {
 
 /// A status update about to be added to a message.
 struct NewUpdate<'a> {
-    status: &'a str,
+    status: &'a Status,
     code: i64,
     at: Micros,
     operator_status_at: Option<Micros>,
@@ -486,7 +486,7 @@ impl<'t> Tx<'t> {
         let seq = m.update_count + 1;
         let record = UpdateRecord {
             v: RECORD_VERSION,
-            status: u.status.to_string(),
+            status: u.status.clone(),
             code: u.code,
             at: u.at,
             operator_status_at: u.operator_status_at,
@@ -528,12 +528,12 @@ impl<'t> Tx<'t> {
         self.by_latest_status
             .open()?
             .insert((new.status.as_str(), m.created_at, m.id), ())?;
-        if is_final(&new.status) {
+        if new.status.is_final() {
             // No longer waiting; a no-op when it was final already.
             self.by_pending.open()?.remove((m.created_at, m.id))?;
         }
         self.count(&status_key(old), -1);
-        self.count(&status_key(Some(&new.status)), 1);
+        self.count(&status_key(Some(new.status.as_str())), 1);
         Ok(())
     }
 
@@ -578,7 +578,7 @@ pub fn decide_latest(current: Option<&Latest>, new: &Latest) -> Decision {
             conflict: false,
         };
     };
-    match (is_final(&cur.status), is_final(&new.status)) {
+    match (cur.status.is_final(), new.status.is_final()) {
         (true, false) => Decision {
             replace: false,
             conflict: false,

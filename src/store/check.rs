@@ -12,7 +12,6 @@ use super::phone;
 use super::read::updates_of;
 use super::record::*;
 use super::tables::*;
-use crate::sinch::is_final;
 
 type Keys = BTreeSet<String>;
 
@@ -79,7 +78,7 @@ fn expect_messages(
         if let Some(s) = latest {
             add("by_latest_status", key(&[&s, &t, &id]));
         }
-        if !latest.is_some_and(is_final) {
+        if !m.latest.as_ref().is_some_and(|l| l.status.is_final()) {
             add("by_pending", key(&[&t, &id]));
         }
         *counts.entry(status_key(latest)).or_default() += 1;

@@ -88,7 +88,7 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<Message
     } else if let Some(r) = &f.client_reference {
         keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
     } else if let Some(s) = &f.status {
-        keyed_range(txn, BY_LATEST_STATUS, s, lo, hi)?
+        keyed_range(txn, BY_LATEST_STATUS, s.as_str(), lo, hi)?
     } else {
         time_range(txn, BY_CREATED, lo, hi)?
     };
@@ -169,13 +169,13 @@ fn batch_keys(
 }
 
 fn matches(m: &MessageRecord, f: &MessageFilter) -> bool {
-    let latest = m.latest.as_ref().map(|l| l.status.as_str());
+    let latest = m.latest.as_ref().map(|l| &l.status);
     f.batch_id.as_ref().is_none_or(|b| *b == m.batch_id)
         && f.to.as_ref().is_none_or(|t| *t == m.recipient)
         && f.client_reference
             .as_ref()
             .is_none_or(|r| Some(r) == m.client_reference.as_ref())
-        && f.status.as_deref().is_none_or(|s| Some(s) == latest)
+        && f.status.as_ref().is_none_or(|s| Some(s) == latest)
 }
 
 pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page<InboundView>, StoreError> {

@@ -7,7 +7,6 @@ use super::StoreError;
 use super::record::*;
 use super::tables::*;
 use super::view::MessageView;
-use crate::sinch::is_final;
 
 /// Position in the pending index: (created_at, message id).
 pub type PendingKey = (i64, u64);
@@ -73,7 +72,7 @@ pub fn pending_in_batch(txn: &ReadTransaction, batch_id: &str) -> Result<Vec<Pen
             continue;
         };
         let m: MessageRecord = decode("messages", v.value())?;
-        if !m.latest.as_ref().is_some_and(|l| is_final(&l.status)) {
+        if !m.latest.as_ref().is_some_and(|l| l.status.is_final()) {
             out.push(Pending {
                 key: (m.created_at, m.id),
                 id: m.id,

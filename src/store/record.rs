@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::StoreError;
 use crate::clock::Micros;
+use crate::sinch::Status;
 
 pub const RECORD_VERSION: u32 = 1;
 
@@ -21,7 +22,7 @@ fn v1() -> u32 {
 /// The latest status of a message, as decided by the store's rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Latest {
-    pub status: String,
+    pub status: Status,
     pub code: i64,
     pub at: Micros,
 }
@@ -51,7 +52,7 @@ pub struct MessageRecord {
     pub status_conflict: bool,
     /// (status, code) pairs already stored: the duplicate rule's memory.
     #[serde(default)]
-    pub seen: Vec<(String, i64)>,
+    pub seen: Vec<(Status, i64)>,
     /// Number of status updates stored; the next one gets `update_count + 1`.
     #[serde(default)]
     pub update_count: u32,
@@ -84,7 +85,7 @@ impl Source {
 pub struct UpdateRecord {
     #[serde(default = "v1")]
     pub v: u32,
-    pub status: String,
+    pub status: Status,
     pub code: i64,
     pub at: Micros,
     pub operator_status_at: Option<Micros>,

@@ -12,7 +12,7 @@ use super::apply::MESSAGE_COUNT;
 use super::record::*;
 use super::tables::*;
 use crate::clock::{Micros, format_rfc3339};
-use crate::sinch::is_final;
+use crate::sinch::Status;
 
 /// Most Delivered messages looked at for the time-to-delivered percentiles.
 const SAMPLE: usize = 100_000;
@@ -77,10 +77,14 @@ pub fn stats(
     let finals: u64 = c
         .by_status
         .iter()
-        .filter(|(s, _)| is_final(s))
+        .filter(|(s, _)| Status::parse(s).is_final())
         .map(|(_, n)| n)
         .sum();
-    let delivered = c.by_status.get("Delivered").copied().unwrap_or(0);
+    let delivered = c
+        .by_status
+        .get(Status::Delivered.as_str())
+        .copied()
+        .unwrap_or(0);
     let rate = (finals > 0).then(|| delivered as f64 / finals as f64);
     let durations = time_to_delivered(txn, since, now)?;
     let (stale_count, capped, oldest) = stale(txn, now - stale_after_secs as i64 * 1_000_000)?;
@@ -117,11 +121,12 @@ pub fn period(txn: &ReadTransaction, since: Micros, until: Micros) -> Result<Val
         let (t, id) = row?.0.value();
         let Some(v) = messages.get(id)? else { continue };
         let m: MessageRecord = decode("messages", v.value())?;
-        let status = m.latest.as_ref().map_or("none", |l| l.status.as_str());
-        *by_status.entry(status.to_string()).or_default() += 1;
-        let slot = match status {
-            "Delivered" => 0,
-            s if is_final(s) => 1,
+        let latest = m.latest.as_ref().map(|l| &l.status);
+        let name = latest.map_or("none", Status::as_str);
+        *by_status.entry(name.to_string()).or_default() += 1;
+        let slot = match latest {
+            Some(Status::Delivered) => 0,
+            Some(s) if s.is_final() => 1,
             _ => 2,
         };
         hourly.entry(t.div_euclid(hour) * hour).or_default()[slot] += 1;
@@ -148,9 +153,10 @@ fn time_to_delivered(
 ) -> Result<Vec<f64>, StoreError> {
     let index = txn.open_table(BY_LATEST_STATUS)?;
     let messages = txn.open_table(MESSAGES)?;
+    let delivered = Status::Delivered.as_str();
     let mut out = Vec::new();
     for row in index
-        .range(("Delivered", since, 0)..("Delivered", now.saturating_add(1), 0))?
+        .range((delivered, since, 0)..(delivered, now.saturating_add(1), 0))?
         .rev()
     {
         let (k, _) = row?;

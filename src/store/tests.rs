@@ -193,7 +193,7 @@ fn two_finals_conflict_and_newest_wins() {
 #[test]
 fn decide_latest_table() {
     let l = |s: &str, at: &str| Latest {
-        status: s.into(),
+        status: crate::sinch::Status::parse(s),
         code: 0,
         at: parse_rfc3339(at).unwrap(),
     };
@@ -329,7 +329,7 @@ fn model_random_sequences() {
                             .or_default()
                             .0
                             .insert((s.to_string(), c));
-                        model.get_mut(&who).unwrap().1 |= crate::sinch::is_final(s);
+                        model.get_mut(&who).unwrap().1 |= crate::sinch::Status::parse(s).is_final();
                         report("B", &who, s, c, &at)
                     }
                 })
@@ -341,7 +341,7 @@ fn model_random_sequences() {
             assert_eq!(m["status_updates"].as_array().unwrap().len(), seen.len());
             let latest = m["latest_status"].as_str().unwrap();
             assert_eq!(
-                crate::sinch::is_final(latest),
+                crate::sinch::Status::parse(latest).is_final(),
                 *any_final,
                 "{who}: {latest}"
             );

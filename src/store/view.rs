@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use super::record::*;
 use crate::clock::{Micros, format_rfc3339};
+use crate::sinch::Status;
 
 fn time(t: Option<Micros>) -> Option<String> {
     t.map(format_rfc3339)
@@ -29,7 +30,7 @@ pub struct MessageView {
     pub registered_at: Option<String>,
     pub created_at: String,
     pub discovered: bool,
-    pub latest_status: Option<String>,
+    pub latest_status: Option<Status>,
     pub latest_status_code: Option<i64>,
     pub latest_status_at: Option<String>,
     pub status_conflict: bool,
@@ -41,7 +42,7 @@ pub struct MessageView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UpdateView {
-    pub status: String,
+    pub status: Status,
     pub code: i64,
     pub at: String,
     pub operator_status_at: Option<String>,
@@ -108,7 +109,7 @@ impl MessageView {
             BatchId => Cell::Text(&self.batch_id),
             ClientReference => Cell::from(&self.client_reference),
             Body => Cell::from(&self.body),
-            LatestStatus => Cell::from(&self.latest_status),
+            LatestStatus => self.latest_status.as_ref().map_or(Cell::Null, Cell::from),
             LatestStatusCode => self.latest_status_code.map_or(Cell::Null, Cell::Int),
             LatestStatusAt => Cell::from(&self.latest_status_at),
             StatusConflict => Cell::Bool(self.status_conflict),
@@ -212,6 +213,12 @@ pub enum Cell<'a> {
 impl<'a> From<&'a Option<String>> for Cell<'a> {
     fn from(v: &'a Option<String>) -> Cell<'a> {
         v.as_deref().map_or(Cell::Null, Cell::Text)
+    }
+}
+
+impl<'a> From<&'a Status> for Cell<'a> {
+    fn from(v: &'a Status) -> Cell<'a> {
+        Cell::Text(v.as_str())
     }
 }
 
@@ -413,7 +420,7 @@ mod tests {
             created_at: t("2025-03-02T10:15:29.120Z"),
             first_at: None,
             latest: Some(Latest {
-                status: "Delivered".into(),
+                status: Status::Delivered,
                 code: 0,
                 at: t("2025-03-02T10:15:41.002Z"),
             }),

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
 
-use sinch_dlr::sinch::parse_callback;
+use sinch_dlr::sinch::{Status, parse_callback};
 use sinch_dlr::store::{Registration, Store, WriteOp};
 
 pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
@@ -64,7 +64,7 @@ fn verify(store: &Store, n: usize) -> Result<usize, String> {
     for id in 1..=n as u64 {
         let m = store.message(id).map_err(|e| e.to_string())?;
         if m.is_some_and(|m| {
-            m.latest_status.as_deref() == Some("Delivered") && m.update_count() == Some(2)
+            m.latest_status == Some(Status::Delivered) && m.update_count() == Some(2)
         }) {
             good += 1;
         }
