@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::fmt;
 
 use crate::send::{BatchRequest, SinchClient, SinchError};
-use crate::store::{Outcome, Registration, WriteOp};
+use crate::store::{Register, Registration};
 use crate::writer::WriterHandle;
 
 pub const DELIVERY_REPORTS: [&str; 5] = [
@@ -162,14 +162,14 @@ pub fn send_and_register(
             sent_at: None,
         })
         .collect();
-    match writer.submit(WriteOp::Register(registrations)) {
-        Ok(Outcome::Registered(list)) => Ok(json!({
+    match writer.submit(Register(registrations)) {
+        Ok(list) => Ok(json!({
             "batch_id": batch.id,
             "messages": list.into_iter().map(|(_, m)| m).collect::<Vec<_>>(),
             "sinch": batch.raw,
         })),
-        other => {
-            log::error!("batch {} sent but not registered: {other:?}", batch.id);
+        Err(e) => {
+            log::error!("batch {} sent but not registered: {e:?}", batch.id);
             Err(SendFailure::NotRegistered { batch_id: batch.id })
         }
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::clock::{Micros, now_micros};
 use crate::send::{SinchClient, SinchError};
 use crate::sinch::parse_recipient_report;
-use crate::store::{CallbackResult, Outcome, Pending, PendingKey, Store, WriteOp};
+use crate::store::{CallbackResult, Pending, PendingKey, Reconciled, Store};
 use crate::writer::WriterHandle;
 
 /// Messages asked about per pass.
@@ -172,13 +172,13 @@ impl Reconciler {
             }
         };
         let (status, code) = (parsed.status.clone(), parsed.code);
-        let op = WriteOp::Reconciled {
+        let write = Reconciled {
             report: parsed,
             raw: raw.into_bytes(),
             received_at: now_micros(),
         };
-        match writer.submit(op) {
-            Ok(Outcome::Callback(CallbackResult::Stored)) => {
+        match writer.submit(write) {
+            Ok(CallbackResult::Stored) => {
                 report
                     .updated
                     .push(json!({"id": p.id, "status": status, "code": code}));

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::clock::{Micros, format_rfc3339, now_micros};
 use crate::metrics::Metrics;
-use crate::store::{Outcome, WriteOp};
+use crate::store::Prune;
 use crate::writer::WriterHandle;
 
 /// Rows of each kind removed per chunk.
@@ -20,11 +20,11 @@ pub fn prune(writer: &WriterHandle, metrics: &Metrics, keep: Duration) -> u64 {
     let before: Micros = now_micros() - keep.as_micros() as Micros;
     let mut total = 0;
     loop {
-        match writer.submit(WriteOp::Prune {
+        match writer.submit(Prune {
             before,
             limit: CHUNK,
         }) {
-            Ok(Outcome::Pruned(p)) => {
+            Ok(p) => {
                 total += p.total();
                 metrics.pruned.fetch_add(p.total(), Ordering::Relaxed);
                 let busiest = p
@@ -38,8 +38,8 @@ pub fn prune(writer: &WriterHandle, metrics: &Metrics, keep: Duration) -> u64 {
                 // Let queued callbacks have the writer between chunks.
                 std::thread::sleep(Duration::from_millis(5));
             }
-            other => {
-                log::warn!("retention pass stopped: {other:?}");
+            Err(e) => {
+                log::warn!("retention pass stopped: {e:?}");
                 break;
             }
         }

@@ -1,7 +1,8 @@
-//! The one writer thread. Workers hand it a `WriteOp` and wait; it drains
-//! everything queued, applies the lot in ONE redb transaction (one fsync),
-//! and answers each waiter only after the commit returned. Throughput grows
-//! with concurrency; an idle request still waits for just one commit.
+//! The one writer thread. Workers hand it a write (store::Write) and wait;
+//! it drains everything queued, applies the lot in ONE redb transaction
+//! (one fsync), and answers each waiter only after the commit returned.
+//! Throughput grows with concurrency; an idle request still waits for just
+//! one commit. Each waiter gets its write's own answer type.
 //!
 //! A failed commit answers the whole group `Unavailable` (Sinch retries
 //! 5xx), marks the store not ready, and reopens the file before the next
@@ -15,7 +16,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::metrics::WriterStats;
-use crate::store::{Outcome, Store, WriteOp};
+use crate::store::{Store, StoreError, Tx, Write};
 
 /// Most ops in one transaction; bounds a group's latency and memory.
 const MAX_GROUP: usize = 1024;
@@ -33,24 +34,54 @@ pub enum WriteError {
     Stopped,
 }
 
-struct Job {
-    op: WriteOp,
-    reply: SyncSender<Result<Outcome, WriteError>>,
+/// A queued write of any kind: applied in the group's transaction, then
+/// answered once the commit's fate is known.
+trait Job: Send {
+    fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError>;
+    fn answer(self: Box<Self>, committed: bool);
+}
+
+struct Queued<W: Write> {
+    write: W,
+    /// Set by `apply`; handed out only after the commit.
+    answer: Option<W::Answer>,
+    reply: SyncSender<Result<W::Answer, WriteError>>,
+}
+
+impl<W: Write> Job for Queued<W> {
+    fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
+        self.answer = Some(self.write.apply(tx)?);
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, committed: bool) {
+        let answer = match (committed, self.answer) {
+            (true, Some(answer)) => Ok(answer),
+            _ => Err(WriteError::Unavailable),
+        };
+        let _ = self.reply.send(answer); // the worker may have gone
+    }
 }
 
 /// The submitting side; cheap to clone, one per worker.
 #[derive(Clone)]
 pub struct WriterHandle {
-    tx: SyncSender<Job>,
+    tx: SyncSender<Box<dyn Job>>,
     stats: Arc<WriterStats>,
 }
 
 impl WriterHandle {
-    /// Blocks until the op is committed (Ok) or known not to be (Err).
-    pub fn submit(&self, op: WriteOp) -> Result<Outcome, WriteError> {
+    /// Blocks until the write is committed (Ok, with its answer) or known
+    /// not to be (Err).
+    pub fn submit<W: Write>(&self, write: W) -> Result<W::Answer, WriteError> {
         let (reply, answer) = mpsc::sync_channel(1);
+        let job = Box::new(Queued {
+            write,
+            answer: None,
+            reply,
+        });
         self.stats.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(Job { op, reply }).is_err() {
+        if self.tx.send(job).is_err() {
             self.stats.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(WriteError::Stopped);
         }
@@ -75,7 +106,7 @@ pub fn start(store: Arc<Store>) -> (WriterHandle, JoinHandle<()>) {
     (WriterHandle { tx, stats }, handle)
 }
 
-fn run(store: &Store, rx: &Receiver<Job>, stats: &WriterStats) {
+fn run(store: &Store, rx: &Receiver<Box<dyn Job>>, stats: &WriterStats) {
     loop {
         let first = match rx.recv_timeout(RECOVERY_INTERVAL) {
             Ok(job) => job,
@@ -102,35 +133,38 @@ fn run(store: &Store, rx: &Receiver<Job>, stats: &WriterStats) {
     log::debug!("writer: queue closed, stopping");
 }
 
-fn commit_group(store: &Store, jobs: Vec<Job>, stats: &WriterStats) {
-    let (ops, replies): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+fn commit_group(store: &Store, mut jobs: Vec<Box<dyn Job>>, stats: &WriterStats) {
     let started = Instant::now();
-    match store.apply_group(&ops) {
-        Ok(outcomes) => {
+    let committed = store.apply_group(|tx| jobs.iter_mut().try_for_each(|j| j.apply(tx)));
+    let size = jobs.len();
+    match committed {
+        Ok(()) => {
             if !stats.ready.swap(true, Ordering::Relaxed) {
                 log::warn!("writes succeed again; ready");
             }
-            stats.group_size.observe(ops.len() as f64);
+            stats.group_size.observe(size as f64);
             stats
                 .commit_seconds
                 .observe(started.elapsed().as_secs_f64());
-            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                let _ = reply.send(Ok(outcome)); // the worker may have gone
-            }
+            answer_all(jobs, true);
         }
         Err(e) => {
-            log::error!("commit of {} writes failed, answering 503: {e}", ops.len());
+            log::error!("commit of {size} writes failed, answering 503: {e}");
             stats.failed_commits.fetch_add(1, Ordering::Relaxed);
             stats.ready.store(false, Ordering::Relaxed);
-            for reply in replies {
-                let _ = reply.send(Err(WriteError::Unavailable));
-            }
+            answer_all(jobs, false);
             // Reopen now (redb refuses writes after a failed commit); ready
             // again only once a probe or a real commit succeeds.
             if let Err(e) = store.reopen() {
                 log::error!("reopening the database failed: {e}");
             }
         }
+    }
+}
+
+fn answer_all(jobs: Vec<Box<dyn Job>>, committed: bool) {
+    for job in jobs {
+        job.answer(committed);
     }
 }
 

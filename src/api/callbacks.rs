@@ -14,7 +14,7 @@ use crate::auth::Verified;
 use crate::clock::{now_micros, now_secs};
 use crate::http::{ApiError, Reply, Request};
 use crate::sinch::{Callback, ParseError, parse_callback};
-use crate::store::{CallbackResult, Outcome, WriteOp};
+use crate::store::{CallbackResult, Quarantine, ReceiveCallback};
 
 pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let received_at = now_micros();
@@ -29,36 +29,29 @@ pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> 
     if let Verified::Hmac { secret_index } | Verified::Legacy { secret_index } = verified {
         app.metrics.secret_used(secret_index);
     }
-    let (op, kind, refuse) = match parse_callback(&req.body) {
+    let (submitted, kind, refuse) = match parse_callback(&req.body) {
         Ok(callback) => {
             let kind = callback_kind(&callback);
-            let op = WriteOp::Callback {
+            let write = ReceiveCallback {
                 callback,
                 raw: req.body.clone(),
                 received_at,
             };
-            (op, kind, None)
+            (app.writer.submit(write), kind, None)
         }
         Err(e) => {
             log::warn!("callback quarantined: {e}");
             let refuse = matches!(e, ParseError::NotJson(_) | ParseError::NotObject)
                 .then(|| ApiError::BadRequest(e.to_string()));
-            let op = WriteOp::Quarantine {
+            let write = Quarantine {
                 raw: req.body.clone(),
                 reason: e.to_string(),
                 received_at,
             };
-            (op, "invalid", refuse)
+            (app.writer.submit(write), "invalid", refuse)
         }
     };
-    let result = match app.writer.submit(op) {
-        Ok(Outcome::Callback(result)) => result,
-        Ok(other) => {
-            log::error!("writer answered a callback with {other:?}");
-            return Err(ApiError::Internal);
-        }
-        Err(_) => return Err(ApiError::Unavailable),
-    };
+    let result = submitted.map_err(|_| ApiError::Unavailable)?;
     app.metrics.callback(kind, result.as_str());
     if let Some(refuse) = refuse {
         return Err(refuse);

@@ -11,24 +11,20 @@ use crate::http::{ApiError, Reply, Request};
 use crate::outbound::{self, SendFailure};
 use crate::query::MessageFilter;
 use crate::send::SinchError;
-use crate::store::{MessagePage, Outcome, Registration, WriteOp, phone};
+use crate::store::{MessagePage, Register, Registration, phone};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.
 pub fn register(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     req.require_json()?;
     let registration = parse_registration(&req.body)?;
-    match app.writer.submit(WriteOp::Register(vec![registration])) {
-        Ok(Outcome::Registered(mut list)) if list.len() == 1 => {
-            let (created, message) = list.remove(0);
-            Ok(Reply::json(if created { 201 } else { 200 }, &message))
-        }
-        Ok(other) => {
-            log::error!("writer answered a registration with {other:?}");
-            Err(ApiError::Internal)
-        }
-        Err(_) => Err(ApiError::Unavailable),
-    }
+    let registered = app.writer.submit(Register(vec![registration]));
+    // One registration answers one message.
+    let (created, message) = registered
+        .map_err(|_| ApiError::Unavailable)?
+        .pop()
+        .ok_or(ApiError::Internal)?;
+    Ok(Reply::json(if created { 201 } else { 200 }, &message))
 }
 
 /// `POST /api/messages/send`: sends through Sinch, registers every

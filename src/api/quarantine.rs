@@ -7,7 +7,7 @@ use super::{bad, page_reply, unavailable};
 use crate::app::App;
 use crate::http::{ApiError, Reply, Request, path_id};
 use crate::query;
-use crate::store::{Outcome, WriteOp};
+use crate::store::RetryQuarantined;
 
 /// `GET /api/quarantine?limit=&cursor=`
 pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
@@ -39,16 +39,10 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
 /// cannot be used.
 pub fn retry(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
     let qid = path_id(params[0])?;
-    match app.writer.submit(WriteOp::RetryQuarantined(qid)) {
-        Ok(Outcome::Retried(Some(Ok(result)))) => {
-            Ok(Reply::json(200, &json!({"result": result.as_str()})))
-        }
-        Ok(Outcome::Retried(Some(Err(reason)))) => Ok(Reply::json(422, &json!({"error": reason}))),
-        Ok(Outcome::Retried(None)) => Err(ApiError::NotFound),
-        Ok(other) => {
-            log::error!("writer answered a retry with {other:?}");
-            Err(ApiError::Internal)
-        }
+    match app.writer.submit(RetryQuarantined(qid)) {
+        Ok(Some(Ok(result))) => Ok(Reply::json(200, &json!({"result": result.as_str()}))),
+        Ok(Some(Err(reason))) => Ok(Reply::json(422, &json!({"error": reason}))),
+        Ok(None) => Err(ApiError::NotFound),
         Err(_) => Err(ApiError::Unavailable),
     }
 }

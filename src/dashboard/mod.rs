@@ -22,7 +22,7 @@ use crate::app::App;
 use crate::auth::{Secret, ct_eq};
 use crate::clock::now_secs;
 use crate::http::{ApiError, Reply, Request};
-use crate::store::{Outcome, WriteOp};
+use crate::store::EndSessions;
 use crate::throttle::Blocked;
 
 const COOKIE: &str = "sdlr_session";
@@ -154,12 +154,12 @@ fn logout_reply(app: &App, req: &Request) -> Reply {
         .as_ref()
         .is_some_and(|token| session_valid(app, req, token, now_secs()));
     if valid {
-        match app.writer.submit(WriteOp::EndSessions) {
-            Ok(Outcome::SessionsEnded(generation)) => {
+        match app.writer.submit(EndSessions) {
+            Ok(generation) => {
                 log::info!("dashboard logout: sessions of generation < {generation} revoked");
             }
-            other => {
-                log::error!("dashboard logout could not revoke sessions: {other:?}");
+            Err(e) => {
+                log::error!("dashboard logout could not revoke sessions: {e:?}");
                 return html_reply(
                     503,
                     html::login_page(Some("Storage unavailable, retry later.")),

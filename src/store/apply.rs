@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use super::record::*;
 use super::tables::*;
 use super::view::MessageView;
-use super::{CallbackResult, Outcome, Registration, StoreError, WriteOp, phone, read};
+use super::{CallbackResult, Registration, StoreError, phone, read};
 use crate::clock::{Micros, now_micros};
 use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, Status};
 
@@ -82,7 +82,7 @@ struct NewUpdate<'a> {
 }
 
 impl<'t> Tx<'t> {
-    pub fn new(txn: &'t WriteTransaction) -> Tx<'t> {
+    pub(super) fn new(txn: &'t WriteTransaction) -> Tx<'t> {
         Tx {
             messages: Lazy::new(txn, MESSAGES),
             updates: Lazy::new(txn, STATUS_UPDATES),
@@ -106,7 +106,7 @@ impl<'t> Tx<'t> {
     }
 
     /// Writes the group's count changes; call once, after the last op.
-    pub fn finish(mut self) -> Result<(), StoreError> {
+    pub(super) fn finish(mut self) -> Result<(), StoreError> {
         for (key, delta) in std::mem::take(&mut self.counts) {
             if delta == 0 {
                 continue;
@@ -121,61 +121,13 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    pub fn apply(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
-        let outcome = self.apply_op(op)?;
-        if let Outcome::Callback(result) = &outcome {
-            self.count(&format!("{CALLBACK_COUNT_PREFIX}{}", result.as_str()), 1);
-        }
-        Ok(outcome)
-    }
-
-    fn apply_op(&mut self, op: &WriteOp) -> Result<Outcome, StoreError> {
-        match op {
-            WriteOp::Register(list) => list
-                .iter()
-                .map(|r| self.register(r))
-                .collect::<Result<_, _>>()
-                .map(Outcome::Registered),
-            WriteOp::Reconciled {
-                report,
-                raw,
-                received_at,
-            } => self
-                .recipient_report(report, raw, *received_at, Source::Reconcile)
-                .map(Outcome::Callback),
-            WriteOp::Callback {
-                callback,
-                raw,
-                received_at,
-            } => self
-                .callback(callback, raw, *received_at)
-                .map(Outcome::Callback),
-            WriteOp::Prune { before, limit } => self.prune(*before, *limit).map(Outcome::Pruned),
-            WriteOp::RetryQuarantined(id) => self.retry_quarantined(*id).map(Outcome::Retried),
-            WriteOp::Quarantine {
-                raw,
-                reason,
-                received_at,
-            } => {
-                self.quarantine(raw, reason, *received_at)?;
-                Ok(Outcome::Callback(CallbackResult::Quarantined))
-            }
-            WriteOp::EndSessions => {
-                let meta = self.meta.open()?;
-                let next = meta.get(UI_SESSION_GENERATION)?.map_or(0, |v| v.value()) + 1;
-                meta.insert(UI_SESSION_GENERATION, next)?;
-                Ok(Outcome::SessionsEnded(next))
-            }
-        }
-    }
-
     fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
         let id = self.meta.open()?.get(counter)?.map_or(1, |v| v.value());
         self.meta.open()?.insert(counter, id + 1)?;
         Ok(id)
     }
 
-    fn register(&mut self, r: &Registration) -> Result<(bool, MessageView), StoreError> {
+    pub(super) fn register(&mut self, r: &Registration) -> Result<(bool, MessageView), StoreError> {
         let recipient = phone::digits(&r.to);
         let now = now_micros();
         let (mut m, created) = match self.find(&r.batch_id, &recipient)? {
@@ -215,7 +167,7 @@ impl<'t> Tx<'t> {
         }
     }
 
-    fn recipient_report(
+    pub(super) fn recipient_report(
         &mut self,
         r: &RecipientReport,
         raw: &[u8],
@@ -364,7 +316,7 @@ impl<'t> Tx<'t> {
         Ok(CallbackResult::Stored)
     }
 
-    fn quarantine(
+    pub(super) fn quarantine(
         &mut self,
         raw: &[u8],
         reason: &str,

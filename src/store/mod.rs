@@ -3,7 +3,7 @@
 //! index upkeep, schema version). redb types never leave it.
 //!
 //! Writes come in groups (`apply_group`): one write transaction, one fsync,
-//! one outcome per operation. Reads take a snapshot and never wait for the
+//! one typed answer per write (write.rs). Reads take a snapshot and never wait for the
 //! writer. After a failed commit redb refuses further writes, so the writer
 //! calls `reopen`.
 
@@ -19,6 +19,7 @@ pub mod record;
 mod stats;
 mod tables;
 pub mod view;
+mod write;
 
 use redb::{Database, ReadableDatabase};
 use serde_json::Value;
@@ -28,13 +29,17 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::clock::Micros;
-use crate::sinch::{Callback, RecipientReport};
 
+pub use apply::Tx;
 pub use read::{Pending, PendingKey};
 pub use stats::Counts;
 pub use view::{
     BatchReportView, BatchView, InboundView, MessagePage, MessageView, Page, QuarantineView,
     UpdateView,
+};
+pub use write::{
+    CallbackResult, EndSessions, Prune, Quarantine, ReceiveCallback, Reconciled, Register,
+    RetryQuarantined, Write,
 };
 
 /// The application registering a message it sent.
@@ -45,73 +50,6 @@ pub struct Registration {
     pub body: Option<String>,
     pub client_reference: Option<String>,
     pub sent_at: Option<Micros>,
-}
-
-/// One write, applied inside a group transaction.
-#[derive(Debug, Clone)]
-pub enum WriteOp {
-    /// Registrations applied together (one send call registers its batch).
-    Register(Vec<Registration>),
-    /// An authenticated callback, parsed; `raw` is the exact body.
-    Callback {
-        callback: Callback,
-        raw: Vec<u8>,
-        received_at: Micros,
-    },
-    /// A recipient report learned by asking Sinch (reconciliation); the same
-    /// rules as a callback, recorded with source `reconcile`.
-    Reconciled {
-        report: RecipientReport,
-        raw: Vec<u8>,
-        received_at: Micros,
-    },
-    /// Retention: remove up to `limit` records of each kind created before
-    /// `before`, with their index rows.
-    Prune { before: Micros, limit: usize },
-    /// Run a quarantined body through the current parser.
-    RetryQuarantined(u64),
-    /// An authenticated body that could not be used, kept with the reason.
-    Quarantine {
-        raw: Vec<u8>,
-        reason: String,
-        received_at: Micros,
-    },
-    /// Dashboard logout: revoke every session issued so far.
-    EndSessions,
-}
-
-/// What a callback did to the store (the `result` of the HTTP answer).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallbackResult {
-    Stored,
-    Duplicate,
-    Ignored,
-    Quarantined,
-}
-
-impl CallbackResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallbackResult::Stored => "stored",
-            CallbackResult::Duplicate => "duplicate",
-            CallbackResult::Ignored => "ignored",
-            CallbackResult::Quarantined => "quarantined",
-        }
-    }
-}
-
-/// The result of one `WriteOp`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Per registration: whether it was the first for its message, and the
-    /// message as stored.
-    Registered(Vec<(bool, MessageView)>),
-    Callback(CallbackResult),
-    Pruned(prune::Pruned),
-    /// None: no such quarantine entry; Err: it still cannot be used.
-    Retried(Option<Result<CallbackResult, String>>),
-    /// The new dashboard session generation.
-    SessionsEnded(u64),
 }
 
 #[derive(Debug)]
@@ -199,22 +137,34 @@ impl Store {
             .ok_or(StoreError::Closed)
     }
 
-    /// Applies every op in one write transaction and commits it (fsync).
-    /// Returns after the commit; `Err` means none of them is stored.
-    pub fn apply_group(&self, ops: &[WriteOp]) -> Result<Vec<Outcome>, StoreError> {
+    /// Runs `writes` (which applies each write of a group to the one
+    /// transaction) and commits it (fsync). Returns after the commit; `Err`
+    /// means none of them is stored.
+    pub fn apply_group<R>(
+        &self,
+        writes: impl FnOnce(&mut Tx<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         let db = self.database()?;
         let txn = db.begin_write()?;
-        let outcomes = {
-            let mut tx = apply::Tx::new(&txn);
-            let outcomes = ops
-                .iter()
-                .map(|op| tx.apply(op))
-                .collect::<Result<Vec<_>, _>>()?;
+        let answers = {
+            let mut tx = Tx::new(&txn);
+            let answers = writes(&mut tx)?;
             tx.finish()?;
-            outcomes
+            answers
         };
         txn.commit()?;
-        Ok(outcomes)
+        Ok(answers)
+    }
+
+    /// One write in its own transaction (tools and tests; the daemon
+    /// writes through the writer thread).
+    pub fn apply<W: Write>(&self, write: &W) -> Result<W::Answer, StoreError> {
+        self.apply_group(|tx| write.apply(tx))
+    }
+
+    /// Several writes of one kind in one transaction.
+    pub fn apply_all<W: Write>(&self, writes: &[W]) -> Result<Vec<W::Answer>, StoreError> {
+        self.apply_group(|tx| writes.iter().map(|w| w.apply(tx)).collect())
     }
 
     /// Closes and reopens the file; needed after a failed commit. Waits for

@@ -13,20 +13,15 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 }
 
 fn register(store: &Store, to: &str, batch: &str, reference: Option<&str>) -> (bool, Value) {
-    let op = WriteOp::Register(vec![Registration {
+    let op = Register(vec![Registration {
         to: to.into(),
         batch_id: batch.into(),
         body: Some("hi".into()),
         client_reference: reference.map(Into::into),
         sent_at: None,
     }]);
-    match store.apply_group(&[op]).unwrap().remove(0) {
-        Outcome::Registered(mut list) => {
-            let (created, m) = list.remove(0);
-            (created, json(&m))
-        }
-        other => panic!("{other:?}"),
-    }
+    let (created, m) = store.apply(&op).unwrap().remove(0);
+    (created, json(&m))
 }
 
 /// A view as the API serialises it.
@@ -39,26 +34,40 @@ fn message(store: &Store, id: u64) -> Value {
     json(&store.message(id).unwrap().unwrap())
 }
 
-fn report(batch: &str, recipient: &str, status: &str, code: i64, at: &str) -> WriteOp {
+fn report(batch: &str, recipient: &str, status: &str, code: i64, at: &str) -> ReceiveCallback {
     let raw = format!(
         r#"{{"type":"recipient_delivery_report_sms","batch_id":"{batch}","recipient":"{recipient}","status":"{status}","code":{code},"at":"{at}"}}"#
     );
     callback_op(raw.as_bytes())
 }
 
-fn callback_op(raw: &[u8]) -> WriteOp {
-    WriteOp::Callback {
+fn callback_op(raw: &[u8]) -> ReceiveCallback {
+    ReceiveCallback {
         callback: parse_callback(raw).unwrap(),
         raw: raw.to_vec(),
         received_at: 1,
     }
 }
 
-fn apply_one(store: &Store, op: WriteOp) -> CallbackResult {
-    match store.apply_group(&[op]).unwrap().remove(0) {
-        Outcome::Callback(r) => r,
-        other => panic!("{other:?}"),
-    }
+fn apply_one(store: &Store, op: ReceiveCallback) -> CallbackResult {
+    store.apply(&op).unwrap()
+}
+
+/// Registrations and callbacks mixed in one group.
+enum Mixed {
+    Register(Register),
+    Callback(Box<ReceiveCallback>),
+}
+
+fn apply_mixed(store: &Store, ops: &[Mixed]) {
+    store
+        .apply_group(|tx| {
+            ops.iter().try_for_each(|op| match op {
+                Mixed::Register(r) => r.apply(tx).map(drop),
+                Mixed::Callback(c) => c.apply(tx).map(drop),
+            })
+        })
+        .unwrap();
 }
 
 fn latest(store: &Store, id: u64) -> (String, bool, usize) {
@@ -131,17 +140,14 @@ fn duplicates_are_stored_once() {
     assert_eq!(apply_one(&store, later), CallbackResult::Duplicate);
     // Both copies in one group: the second sees the first.
     let outcomes = store
-        .apply_group(&[
+        .apply_all(&[
             report("B2", "1555", "Failed", 15, "2025-01-01T00:00:01Z"),
             report("B2", "1555", "Failed", 15, "2025-01-01T00:00:01Z"),
         ])
         .unwrap();
     assert_eq!(
         outcomes,
-        vec![
-            Outcome::Callback(CallbackResult::Stored),
-            Outcome::Callback(CallbackResult::Duplicate)
-        ]
+        vec![CallbackResult::Stored, CallbackResult::Duplicate]
     );
     assert_eq!(latest(&store, 1).2, 1);
 }
@@ -311,16 +317,16 @@ fn model_random_sequences() {
         > = Default::default();
         for _ in 0..200 {
             let who = format!("1555000{}", rand(8));
-            let ops: Vec<WriteOp> = (0..1 + rand(4))
+            let ops: Vec<Mixed> = (0..1 + rand(4))
                 .map(|_| {
                     if rand(5) == 0 {
-                        WriteOp::Register(vec![Registration {
+                        Mixed::Register(Register(vec![Registration {
                             to: format!("+{who}"),
                             batch_id: "B".into(),
                             body: None,
                             client_reference: None,
                             sent_at: None,
-                        }])
+                        }]))
                     } else {
                         let (s, c) = statuses[rand(4) as usize];
                         let at = format!("2025-01-01T00:00:{:02}Z", rand(60));
@@ -330,11 +336,11 @@ fn model_random_sequences() {
                             .0
                             .insert((s.to_string(), c));
                         model.get_mut(&who).unwrap().1 |= crate::sinch::Status::parse(s).is_final();
-                        report("B", &who, s, c, &at)
+                        Mixed::Callback(Box::new(report("B", &who, s, c, &at)))
                     }
                 })
                 .collect();
-            store.apply_group(&ops).unwrap();
+            apply_mixed(&store, &ops);
         }
         for (who, (seen, any_final)) in &model {
             let m = message(&store, find_id(&store, who));
@@ -431,15 +437,12 @@ fn prune_removes_exactly_what_is_older_with_its_index_rows() {
     let cutoff = crate::clock::now_micros();
     std::thread::sleep(std::time::Duration::from_millis(2));
     register(&store, "+15550002", "B1", Some("r"));
-    let outcome = store
-        .apply_group(&[WriteOp::Prune {
+    let p = store
+        .apply(&Prune {
             before: cutoff,
             limit: 100,
-        }])
+        })
         .unwrap();
-    let Outcome::Pruned(p) = &outcome[0] else {
-        panic!()
-    };
     assert_eq!(
         (p.messages, p.inbound, p.quarantine, p.batch_reports),
         (1, 1, 1, 1)
@@ -451,37 +454,37 @@ fn prune_removes_exactly_what_is_older_with_its_index_rows() {
     );
     assert_eq!(store.check().unwrap(), Vec::<String>::new());
     let again = store
-        .apply_group(&[WriteOp::Prune {
+        .apply(&Prune {
             before: cutoff,
             limit: 100,
-        }])
+        })
         .unwrap();
-    assert_eq!(again[0], Outcome::Pruned(prune::Pruned::default()));
+    assert_eq!(again, prune::Pruned::default());
 }
 
 #[test]
 fn quarantine_retry_stores_what_now_parses() {
     let (_d, store) = temp_store();
-    let op = WriteOp::Quarantine {
+    let op = Quarantine {
         raw: recipient_raw("B1", "1555", "Delivered").into_bytes(),
         reason: "parser bug in an older version".into(),
         received_at: 1,
     };
-    store.apply_group(&[op]).unwrap();
-    let garbage = WriteOp::Quarantine {
+    store.apply(&op).unwrap();
+    let garbage = Quarantine {
         raw: b"\xff\xfe".to_vec(),
         reason: "not JSON".into(),
         received_at: 1,
     };
-    store.apply_group(&[garbage]).unwrap();
-    let out = store.apply_group(&[WriteOp::RetryQuarantined(1)]).unwrap();
-    assert_eq!(out[0], Outcome::Retried(Some(Ok(CallbackResult::Stored))));
+    store.apply(&garbage).unwrap();
+    let out = store.apply(&RetryQuarantined(1)).unwrap();
+    assert_eq!(out, Some(Ok(CallbackResult::Stored)));
     assert_eq!(latest(&store, 1).0, "Delivered");
     let out = store
-        .apply_group(&[WriteOp::RetryQuarantined(2), WriteOp::RetryQuarantined(1)])
+        .apply_all(&[RetryQuarantined(2), RetryQuarantined(1)])
         .unwrap();
-    assert!(matches!(out[0], Outcome::Retried(Some(Err(_)))), "{out:?}");
-    assert_eq!(out[1], Outcome::Retried(None), "gone once stored");
+    assert!(matches!(out[0], Some(Err(_))), "{out:?}");
+    assert_eq!(out[1], None, "gone once stored");
     assert_eq!(store.list_quarantine(10, None).unwrap().items.len(), 1);
     assert!(store.check().unwrap().is_empty());
 }

@@ -158,9 +158,7 @@ fn clients_that_never_read_do_not_hold_workers() {
                     sent_at: None,
                 })
                 .collect();
-            store
-                .apply_group(&[sinch_dlr::store::WriteOp::Register(regs)])
-                .unwrap();
+            store.apply(&sinch_dlr::store::Register(regs)).unwrap();
         },
     );
     let stuck: Vec<TcpStream> = (0..2)

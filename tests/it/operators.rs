@@ -237,12 +237,12 @@ fn quarantine_list_and_retry() {
     assert!(d.terminate().success());
     {
         let store = sinch_dlr::store::Store::open(&d.path().join("dlr.redb")).unwrap();
-        let op = sinch_dlr::store::WriteOp::Quarantine {
+        let op = sinch_dlr::store::Quarantine {
             raw: recipient_report(B1, "15551230003", "Delivered", 0, "2025-03-02T10:17:00Z"),
             reason: "parser of an older version".into(),
             received_at: 1,
         };
-        store.apply_group(&[op]).unwrap();
+        store.apply(&op).unwrap();
     }
     let d = d.restart_stopped();
     let r = d.post_api("/api/quarantine/2/retry", &json!({}));

@@ -644,7 +644,7 @@ impl QueryLoad {
 /// (scale test), in large group commits through the library.
 fn preload(db: &Path, n: usize) -> Result<(), String> {
     use sinch_dlr::sinch::parse_callback;
-    use sinch_dlr::store::{Registration, Store, WriteOp};
+    use sinch_dlr::store::{ReceiveCallback, Register, Registration, Store, Write};
     let started = Instant::now();
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let chunk = 20_000;
@@ -666,14 +666,19 @@ fn preload(db: &Path, n: usize) -> Result<(), String> {
                 &r.to[1..]
             );
             let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
-            ops.push(WriteOp::Callback {
+            ops.push(ReceiveCallback {
                 callback,
                 raw: raw.into_bytes(),
                 received_at: 1,
             });
         }
-        ops.insert(0, WriteOp::Register(regs));
-        store.apply_group(&ops).map_err(|e| e.to_string())?;
+        let register = Register(regs);
+        store
+            .apply_group(|tx| {
+                register.apply(tx)?;
+                ops.iter().try_for_each(|op| op.apply(tx).map(drop))
+            })
+            .map_err(|e| e.to_string())?;
     }
     let bytes = std::fs::metadata(db).map_or(0, |m| m.len());
     println!(

@@ -1,6 +1,6 @@
 //! `--store N [--group G]`: the write path alone, without HTTP, threads or
 //! the daemon: N messages registered, then their Dispatched and Delivered
-//! reports applied through `Store::apply_group`, G reports per commit. For
+//! reports applied through `Store::apply_all`, G reports per commit. For
 //! profiling what one callback costs in the store, e.g. under
 //! `valgrind --tool=callgrind` (instruction counts repeat run to run, unlike
 //! times on a shared VM). Prints one JSON line; fails unless every message
@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use sinch_dlr::sinch::{Status, parse_callback};
-use sinch_dlr::store::{Registration, Store, WriteOp};
+use sinch_dlr::store::{ReceiveCallback, Register, Registration, Store};
 
 pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
     let store = Store::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
@@ -26,13 +26,13 @@ pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
         .collect();
     for chunk in registrations.chunks(1000) {
         store
-            .apply_group(&[WriteOp::Register(chunk.to_vec())])
+            .apply(&Register(chunk.to_vec()))
             .map_err(|e| e.to_string())?;
     }
     let ops = callback_ops(n)?;
     let started = Instant::now();
     for chunk in ops.chunks(group.max(1)) {
-        store.apply_group(chunk).map_err(|e| e.to_string())?;
+        store.apply_all(chunk).map_err(|e| e.to_string())?;
     }
     let seconds = started.elapsed().as_secs_f64();
     let verified = verify(&store, n)?;
@@ -73,13 +73,13 @@ fn verify(store: &Store, n: usize) -> Result<usize, String> {
 }
 
 /// Each message's Dispatched then Delivered, in message order.
-fn callback_ops(n: usize) -> Result<Vec<WriteOp>, String> {
+fn callback_ops(n: usize) -> Result<Vec<ReceiveCallback>, String> {
     let mut ops = Vec::with_capacity(2 * n);
     for i in 0..n {
         for (status, code) in [("Dispatched", 401), ("Delivered", 0)] {
             let raw = super::report_body(i, status, code, "2025-03-02T10:15:30.120Z");
             let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
-            ops.push(WriteOp::Callback {
+            ops.push(ReceiveCallback {
                 callback,
                 raw: raw.into_bytes(),
                 received_at: 1,
