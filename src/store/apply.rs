@@ -1,4 +1,5 @@
-//! The write rules, applied inside one group transaction:
+//! The write rules, applied inside one group transaction (what each kind
+//! of callback stores is in receive.rs):
 //! * a callback for an unknown (batch_id, recipient) creates the message
 //!   ("discovered"); a later registration fills it in;
 //! * duplicate = same message, status and code: stored once;
@@ -12,9 +13,9 @@ use std::collections::BTreeMap;
 use super::record::*;
 use super::tables::*;
 use super::view::MessageView;
-use super::{CallbackResult, Registration, StoreError, phone, read};
+use super::{Registration, StoreError, phone, read};
 use crate::clock::{Micros, now_micros};
-use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport, Status};
+use crate::sinch::Status;
 
 type Index3 = (&'static str, i64, u64);
 
@@ -69,16 +70,16 @@ impl<'t, K: Key + 'static, V: Value + 'static> Lazy<'t, K, V> {
 }
 
 /// A status update about to be added to a message.
-struct NewUpdate<'a> {
-    status: &'a Status,
-    code: i64,
-    at: Micros,
-    operator_status_at: Option<Micros>,
-    received_at: Micros,
-    source: Source,
-    kind: &'a str,
-    raw: Option<String>,
-    batch_report_id: Option<u64>,
+pub(super) struct NewUpdate<'a> {
+    pub status: &'a Status,
+    pub code: i64,
+    pub at: Micros,
+    pub operator_status_at: Option<Micros>,
+    pub received_at: Micros,
+    pub source: Source,
+    pub kind: &'a str,
+    pub raw: Option<String>,
+    pub batch_report_id: Option<u64>,
 }
 
 impl<'t> Tx<'t> {
@@ -121,7 +122,7 @@ impl<'t> Tx<'t> {
         Ok(())
     }
 
-    fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
+    pub(super) fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
         let id = self.meta.open()?.get(counter)?.map_or(1, |v| v.value());
         self.meta.open()?.insert(counter, id + 1)?;
         Ok(id)
@@ -149,205 +150,7 @@ impl<'t> Tx<'t> {
         Ok((created, MessageView::full(&m, &updates)))
     }
 
-    pub(super) fn callback(
-        &mut self,
-        cb: &Callback,
-        raw: &[u8],
-        received_at: Micros,
-    ) -> Result<CallbackResult, StoreError> {
-        match cb {
-            Callback::Recipient(r) => self.recipient_report(r, raw, received_at, Source::Callback),
-            Callback::Batch(b) => self.batch_report(b, raw, received_at),
-            Callback::Inbound(mo) => self.inbound(mo, raw, received_at),
-            Callback::Unknown { kind } => {
-                // Kept raw so a newer version can use it (quarantine retry).
-                self.quarantine(raw, &format!("unknown callback type {kind:?}"), received_at)?;
-                Ok(CallbackResult::Ignored)
-            }
-        }
-    }
-
-    pub(super) fn recipient_report(
-        &mut self,
-        r: &RecipientReport,
-        raw: &[u8],
-        received_at: Micros,
-        source: Source,
-    ) -> Result<CallbackResult, StoreError> {
-        let mut m = self.find_or_discover(&r.batch_id, &r.recipient, received_at)?;
-        self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
-        let update = NewUpdate {
-            status: &r.status,
-            code: r.code,
-            at: r.at,
-            operator_status_at: r.operator_status_at,
-            received_at,
-            source,
-            kind: &r.kind,
-            raw: Some(String::from_utf8_lossy(raw).into_owned()),
-            batch_report_id: None,
-        };
-        let stored = self.add_update(&mut m, update)?;
-        self.save(&m)?;
-        Ok(if stored {
-            CallbackResult::Stored
-        } else {
-            CallbackResult::Duplicate
-        })
-    }
-
-    /// A batch-level report is kept once (Sinch retries resend the same
-    /// bytes); listed recipients each get a status update at receive time,
-    /// since the report carries no timestamp (FACTS.md section a).
-    fn batch_report(
-        &mut self,
-        b: &BatchReport,
-        raw: &[u8],
-        received_at: Micros,
-    ) -> Result<CallbackResult, StoreError> {
-        let raw = String::from_utf8_lossy(raw).into_owned();
-        if self.batch_report_exists(&b.batch_id, &raw)? {
-            return Ok(CallbackResult::Duplicate);
-        }
-        let id = self.next_id(NEXT_BATCH_REPORT_ID)?;
-        let statuses = serde_json::to_value(
-            b.statuses
-                .iter()
-                .map(|s| serde_json::json!({"status": s.status, "code": s.code, "count": s.count, "recipients": s.recipients}))
-                .collect::<Vec<_>>(),
-        )
-        .expect("plain JSON values");
-        let record = BatchReportRecord {
-            v: RECORD_VERSION,
-            id,
-            batch_id: b.batch_id.clone(),
-            kind: b.kind.clone(),
-            client_reference: b.client_reference.clone(),
-            total_message_count: b.total_message_count,
-            statuses,
-            received_at,
-            raw,
-        };
-        self.batch_reports
-            .open()?
-            .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
-        self.batch_reports_by_time
-            .open()?
-            .insert((received_at, id), b.batch_id.as_str())?;
-        for s in &b.statuses {
-            for recipient in s.recipients.iter().flatten() {
-                let mut m = self.find_or_discover(&b.batch_id, recipient, received_at)?;
-                self.fill_client_reference(&mut m, b.client_reference.as_deref())?;
-                let update = NewUpdate {
-                    status: &s.status,
-                    code: s.code,
-                    at: received_at,
-                    operator_status_at: None,
-                    received_at,
-                    source: Source::BatchReport,
-                    kind: &b.kind,
-                    raw: None,
-                    batch_report_id: Some(id),
-                };
-                self.add_update(&mut m, update)?;
-                self.save(&m)?;
-            }
-        }
-        Ok(CallbackResult::Stored)
-    }
-
-    fn batch_report_exists(&mut self, batch_id: &str, raw: &str) -> Result<bool, StoreError> {
-        for row in self
-            .batch_reports
-            .open()?
-            .range((batch_id, 0)..=(batch_id, u64::MAX))?
-        {
-            let record: BatchReportRecord = decode("batch_reports", row?.1.value())?;
-            if record.raw == raw {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
-
-    fn inbound(
-        &mut self,
-        mo: &Inbound,
-        raw: &[u8],
-        received_at: Micros,
-    ) -> Result<CallbackResult, StoreError> {
-        if self
-            .inbound_by_sinch_id
-            .open()?
-            .get(mo.sinch_id.as_str())?
-            .is_some()
-        {
-            return Ok(CallbackResult::Duplicate);
-        }
-        let id = self.next_id(NEXT_INBOUND_ID)?;
-        let record = InboundRecord {
-            v: RECORD_VERSION,
-            id,
-            sinch_id: mo.sinch_id.clone(),
-            kind: mo.kind.clone(),
-            from: mo.from.clone(),
-            to: mo.to.clone(),
-            body: mo.body.clone(),
-            received_at: mo.received_at,
-            sent_at: mo.sent_at,
-            operator_id: mo.operator_id.clone(),
-            client_reference: mo.client_reference.clone(),
-            stored_at: received_at,
-            raw: String::from_utf8_lossy(raw).into_owned(),
-        };
-        self.inbound
-            .open()?
-            .insert(id, encode(&record).as_slice())?;
-        self.inbound_by_sinch_id
-            .open()?
-            .insert(mo.sinch_id.as_str(), id)?;
-        self.inbound_by_time.open()?.insert((received_at, id), ())?;
-        self.inbound_by_from
-            .open()?
-            .insert((phone::digits(&mo.from).as_str(), received_at, id), ())?;
-        self.inbound_by_to
-            .open()?
-            .insert((phone::digits(&mo.to).as_str(), received_at, id), ())?;
-        Ok(CallbackResult::Stored)
-    }
-
-    pub(super) fn quarantine(
-        &mut self,
-        raw: &[u8],
-        reason: &str,
-        received_at: Micros,
-    ) -> Result<(), StoreError> {
-        let id = self.next_id(NEXT_QUARANTINE_ID)?;
-        let (text, b64) = match std::str::from_utf8(raw) {
-            Ok(s) => (Some(s.to_string()), None),
-            Err(_) => {
-                use base64::Engine;
-                (
-                    None,
-                    Some(base64::engine::general_purpose::STANDARD.encode(raw)),
-                )
-            }
-        };
-        let record = QuarantineRecord {
-            v: RECORD_VERSION,
-            id,
-            reason: reason.to_string(),
-            received_at,
-            raw: text,
-            raw_base64: b64,
-        };
-        self.quarantine
-            .open()?
-            .insert(id, encode(&record).as_slice())?;
-        Ok(())
-    }
-
-    fn find(
+    pub(super) fn find(
         &mut self,
         batch_id: &str,
         recipient_digits: &str,
@@ -366,7 +169,7 @@ impl<'t> Tx<'t> {
         decode("messages", row.value()).map(Some)
     }
 
-    fn find_or_discover(
+    pub(super) fn find_or_discover(
         &mut self,
         batch_id: &str,
         recipient: &str,
@@ -416,7 +219,7 @@ impl<'t> Tx<'t> {
         })
     }
 
-    fn fill_client_reference(
+    pub(super) fn fill_client_reference(
         &mut self,
         m: &mut MessageRecord,
         reference: Option<&str>,
@@ -431,7 +234,11 @@ impl<'t> Tx<'t> {
     }
 
     /// Adds an update unless it is a duplicate; returns whether it was added.
-    fn add_update(&mut self, m: &mut MessageRecord, u: NewUpdate<'_>) -> Result<bool, StoreError> {
+    pub(super) fn add_update(
+        &mut self,
+        m: &mut MessageRecord,
+        u: NewUpdate<'_>,
+    ) -> Result<bool, StoreError> {
         if m.seen.iter().any(|(s, c)| s == u.status && *c == u.code) {
             return Ok(false);
         }
@@ -499,7 +306,7 @@ impl<'t> Tx<'t> {
         }
     }
 
-    fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
+    pub(super) fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
         self.messages.open()?.insert(m.id, encode(m).as_slice())?;
         Ok(())
     }

@@ -15,6 +15,7 @@ mod migrate;
 pub mod phone;
 pub mod prune;
 mod read;
+mod receive;
 pub mod record;
 mod stats;
 mod tables;
