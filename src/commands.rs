@@ -1,7 +1,7 @@
 //! CLI commands that go through the API (remote.rs picks the daemon or the
 //! file): send, reconcile, messages, show, export, stats, backup.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
@@ -10,7 +10,7 @@ use crate::format;
 use crate::http::percent_encode;
 use crate::outbound::SendInput;
 use crate::remote::Target;
-use crate::store::{MessagePage, MessageView};
+use crate::store::{MessagePage, MessageView, StatsView};
 
 /// Connects, runs `f`, and always lets a local writer close the file.
 fn with_target<T>(
@@ -116,7 +116,7 @@ pub fn stats(config: &Config, since: Option<&str>, fmt: &str) -> Result<(), Stri
         Some(s) => format!("/api/stats?since={}", percent_encode(s)),
         None => "/api/stats".into(),
     };
-    let s: Value = with_target(config, |t| t.call("GET", &path, None)?.json())?;
+    let s: StatsView = with_target(config, |t| t.call("GET", &path, None)?.view())?;
     print!("{}", format::stats(&s, fmt)?);
     Ok(())
 }

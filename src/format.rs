@@ -3,11 +3,10 @@
 //! read into the store's views, so daemon and file modes print the same.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::export::{csv_header, csv_line};
 use crate::store::view::{Cell, Field};
-use crate::store::{MessagePage, MessageView};
+use crate::store::{MessagePage, MessageView, StatsView};
 
 /// Columns of the `messages` table.
 const TABLE: [(&str, Field); 7] = [
@@ -41,15 +40,6 @@ fn cell<'a>(v: impl Into<Cell<'a>>) -> String {
     match v.into() {
         Cell::Text(s) => s.replace(['\n', '\r', '\t'], " "),
         other => other.plain().unwrap_or_else(|| "-".into()),
-    }
-}
-
-/// A JSON value of the stats answer, as a cell.
-fn json_cell(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => cell(s.as_str()),
-        other => other.to_string(),
     }
 }
 
@@ -139,46 +129,42 @@ pub fn message(m: &MessageView, format: &str) -> Result<String, String> {
 }
 
 /// The `stats` answer.
-pub fn stats(s: &Value, format: &str) -> Result<String, String> {
+pub fn stats(s: &StatsView, format: &str) -> Result<String, String> {
     match format {
         "json" => return Ok(pretty(s)),
         "text" => {}
         other => return Err(format!("--format {other:?}: use text or json")),
     }
-    let mut out = format!("messages: {}\n", s["messages"]);
-    let rate = s["delivery_rate"]
-        .as_f64()
+    let mut out = format!("messages: {}\n", s.messages);
+    let rate = s
+        .delivery_rate
         .map_or("-".to_string(), |r| format!("{:.1} %", r * 100.0));
     out.push_str(&format!("delivery rate (Delivered / final): {rate}\n"));
     out.push_str("by latest status:\n");
-    for (k, v) in s["by_latest_status"].as_object().into_iter().flatten() {
+    for (k, v) in &s.by_latest_status {
         out.push_str(&format!("  {k:<12} {v}\n"));
     }
     out.push_str("callbacks by result:\n");
-    for (k, v) in s["callbacks"].as_object().into_iter().flatten() {
+    for (k, v) in &s.callbacks {
         out.push_str(&format!("  {k:<12} {v}\n"));
     }
-    let t = &s["time_to_delivered"];
+    let t = &s.time_to_delivered;
     out.push_str(&format!(
         "time to Delivered (messages since {}: {}): median {} s, p95 {} s\n",
-        json_cell(&t["since"]),
-        t["messages"],
-        json_cell(&t["median_seconds"]),
-        json_cell(&t["p95_seconds"])
+        cell(&t.since),
+        t.messages,
+        cell(t.median_seconds),
+        cell(t.p95_seconds)
     ));
-    let st = &s["stale"];
+    let st = &s.stale;
     out.push_str(&format!(
         "stale (no final status after {} h): {}{}\n",
-        st["after_hours"],
-        st["count"],
-        if st["count_is_lower_bound"] == true {
-            "+"
-        } else {
-            ""
-        }
+        cell(st.after_hours),
+        st.count,
+        if st.count_is_lower_bound { "+" } else { "" }
     ));
-    if let Some(ids) = st["oldest_ids"].as_array().filter(|a| !a.is_empty()) {
-        let ids: Vec<String> = ids.iter().map(Value::to_string).collect();
+    if !st.oldest_ids.is_empty() {
+        let ids: Vec<String> = st.oldest_ids.iter().map(u64::to_string).collect();
         out.push_str(&format!("  oldest: {}\n", ids.join(", ")));
     }
     Ok(out)

@@ -1,29 +1,25 @@
 //! The one chart: messages per hour by outcome, as inline SVG drawn on the
 //! server (stacked bars: delivered, failed, still pending).
 
-use serde_json::Value;
-
 use super::html::esc;
+use crate::store::HourView;
 
 const W: f64 = 720.0;
 const H: f64 = 180.0;
-const COLOURS: [(&str, &str); 3] = [
-    ("delivered", "#1f8a4c"),
-    ("failed", "#c0392b"),
-    ("pending", "#b7791f"),
+/// The stacked outcomes: (name, colour, the hour's count).
+type Outcome = (&'static str, &'static str, fn(&HourView) -> u64);
+const COLOURS: [Outcome; 3] = [
+    ("delivered", "#1f8a4c", |h| h.delivered),
+    ("failed", "#c0392b", |h| h.failed),
+    ("pending", "#b7791f", |h| h.pending),
 ];
 
-/// `hourly`: `[{"hour", "delivered", "failed", "pending"}, ...]`.
-pub fn hourly(hourly: &[Value]) -> String {
+/// One bar per hour, oldest first.
+pub fn hourly(hourly: &[HourView]) -> String {
     if hourly.is_empty() {
         return r#"<p class="muted">No messages in this period.</p>"#.into();
     }
-    let total = |h: &Value| {
-        COLOURS
-            .iter()
-            .map(|(k, _)| h[*k].as_u64().unwrap_or(0))
-            .sum::<u64>()
-    };
+    let total = |h: &HourView| COLOURS.iter().map(|(_, _, n)| n(h)).sum::<u64>();
     let max = hourly.iter().map(total).max().unwrap_or(1).max(1) as f64;
     let slot = W / hourly.len() as f64;
     let width = (slot * 0.8).max(1.0);
@@ -31,9 +27,9 @@ pub fn hourly(hourly: &[Value]) -> String {
     for (i, h) in hourly.iter().enumerate() {
         let x = i as f64 * slot + (slot - width) / 2.0;
         let mut y = H;
-        let hour = h["hour"].as_str().unwrap_or("");
-        for (key, colour) in COLOURS {
-            let n = h[key].as_u64().unwrap_or(0);
+        let hour = &h.hour;
+        for (key, colour, count) in COLOURS {
+            let n = count(h);
             if n == 0 {
                 continue;
             }
@@ -45,11 +41,11 @@ pub fn hourly(hourly: &[Value]) -> String {
             ));
         }
     }
-    let first = esc(hourly[0]["hour"].as_str().unwrap_or(""));
-    let last = esc(hourly[hourly.len() - 1]["hour"].as_str().unwrap_or(""));
+    let first = esc(&hourly[0].hour);
+    let last = esc(&hourly[hourly.len() - 1].hour);
     let legend: String = COLOURS
         .iter()
-        .map(|(k, c)| format!(r#"<span style="color:{c}">■</span> {k} "#))
+        .map(|(k, c, _)| format!(r#"<span style="color:{c}">■</span> {k} "#))
         .collect();
     format!(
         r#"<svg viewBox="0 0 {W} {H}" width="100%" role="img" aria-label="messages per hour by outcome" preserveAspectRatio="none" style="max-height:14rem">{bars}</svg>
@@ -61,10 +57,11 @@ pub fn hourly(hourly: &[Value]) -> String {
 mod tests {
     #[test]
     fn bars_scale_to_the_peak() {
-        let data = vec![
-            serde_json::json!({"hour": "2025-01-01T00:00:00.000Z", "delivered": 2, "failed": 0, "pending": 0}),
-            serde_json::json!({"hour": "2025-01-01T01:00:00.000Z", "delivered": 1, "failed": 1, "pending": 2}),
-        ];
+        let data: Vec<crate::store::HourView> = serde_json::from_value(serde_json::json!([
+            {"hour": "2025-01-01T00:00:00.000Z", "delivered": 2, "failed": 0, "pending": 0},
+            {"hour": "2025-01-01T01:00:00.000Z", "delivered": 1, "failed": 1, "pending": 2},
+        ]))
+        .unwrap();
         let svg = super::hourly(&data);
         assert_eq!(svg.matches("<rect").count(), 4);
         assert!(svg.contains("peak 4"));

@@ -1,8 +1,6 @@
 //! The dashboard's pages: overview, search, one message, one batch. Every
 //! number comes from an indexed query or a running count.
 
-use serde_json::Value;
-
 use super::html::{self, MESSAGE_HEADERS, batch_link, esc, message_rows, status, table, v};
 use super::{chart, html_reply};
 use crate::app::App;
@@ -10,7 +8,7 @@ use crate::clock::{format_rfc3339, now_micros};
 use crate::http::{ApiError, Reply, Request};
 use crate::query::MessageFilter;
 use crate::sinch::{Status, code_meaning};
-use crate::store::{MessageView, StoreError};
+use crate::store::{HourView, MessageView, PeriodView, StatsView, StoreError};
 
 fn unavailable(e: StoreError) -> ApiError {
     log::error!("dashboard: {e}");
@@ -57,7 +55,7 @@ pub fn overview(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError>
     body += &kpis(&period, &stats, hours);
     body += &format!(
         r#"<div class="card"><h2>Messages per hour by outcome</h2>{}</div>"#,
-        chart::hourly(&every_hour(&period["hourly"], since, now))
+        chart::hourly(&every_hour(&period.hourly, since, now))
     );
     body += r#"<div class="grid">"#;
     body += &funnel(&period);
@@ -71,78 +69,67 @@ pub fn overview(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError>
 
 /// The period's hours in order, empty ones included, so the chart's x axis
 /// is time.
-fn every_hour(hourly: &Value, since: i64, now: i64) -> Vec<Value> {
+fn every_hour(hourly: &[HourView], since: i64, now: i64) -> Vec<HourView> {
     const HOUR: i64 = 3_600_000_000;
-    let known: std::collections::BTreeMap<String, Value> = hourly
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|h| (h["hour"].as_str().unwrap_or("").to_string(), h.clone()))
-        .collect();
+    let known: std::collections::BTreeMap<&str, &HourView> =
+        hourly.iter().map(|h| (h.hour.as_str(), h)).collect();
     let mut out = Vec::new();
     let mut t = since.div_euclid(HOUR) * HOUR;
     while t <= now {
         let hour = format_rfc3339(t);
-        out.push(known.get(&hour).cloned().unwrap_or_else(
-            || serde_json::json!({"hour": hour, "delivered": 0, "failed": 0, "pending": 0}),
-        ));
+        out.push(match known.get(hour.as_str()) {
+            Some(h) => (*h).clone(),
+            None => HourView {
+                hour,
+                delivered: 0,
+                failed: 0,
+                pending: 0,
+            },
+        });
         t += HOUR;
     }
     out
 }
 
-fn kpis(period: &Value, stats: &Value, hours: i64) -> String {
-    let total = period["messages"].as_u64().unwrap_or(0);
-    let by = &period["by_latest_status"];
-    let delivered = by[Status::Delivered.as_str()].as_u64().unwrap_or(0);
+fn kpis(period: &PeriodView, stats: &StatsView, hours: i64) -> String {
+    let total = period.messages;
+    let by = &period.by_latest_status;
+    let delivered = by.get(Status::Delivered.as_str()).copied().unwrap_or(0);
     let finals: u64 = by
-        .as_object()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|(s, _)| Status::parse(s).is_final())
-        .filter_map(|(_, n)| n.as_u64())
+        .map(|(_, n)| n)
         .sum();
     let rate = if finals > 0 {
         format!("{:.1} %", delivered as f64 * 100.0 / finals as f64)
     } else {
         "–".into()
     };
-    let t = &stats["time_to_delivered"];
+    let t = &stats.time_to_delivered;
     // Funnel and chart look at the newest 100,000 messages of the period.
-    let capped = if period["capped"] == true {
+    let capped = if period.capped {
         r#"+ <span class="muted">(newest sampled)</span>"#
     } else {
         ""
     };
-    let secs = |v: &Value| v.as_f64().map_or("–".to_string(), |s| format!("{s:.1} s"));
+    let secs = |v: Option<f64>| v.map_or("–".to_string(), |s| format!("{s:.1} s"));
     format!(
         r#"<div class="grid">
 <div class="card"><div class="muted">Messages, last {hours} h</div><div class="kpi">{total}{capped}</div></div>
 <div class="card"><div class="muted">Delivered rate (of final)</div><div class="kpi">{rate}</div></div>
 <div class="card"><div class="muted">Time to Delivered, median / p95</div><div class="kpi">{} / {}</div></div>
 <div class="card"><div class="muted">Stale (no final status after {} h)</div><div class="kpi">{}</div></div></div>"#,
-        secs(&t["median_seconds"]),
-        secs(&t["p95_seconds"]),
-        stats["stale"]["after_hours"],
-        stats["stale"]["count"]
+        secs(t.median_seconds),
+        secs(t.p95_seconds),
+        v(stats.stale.after_hours),
+        stats.stale.count
     )
 }
 
-fn funnel(period: &Value) -> String {
-    let by = period["by_latest_status"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let max = by
-        .values()
-        .filter_map(Value::as_u64)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let mut rows: Vec<(String, u64)> = by
-        .into_iter()
-        .map(|(s, n)| (s, n.as_u64().unwrap_or(0)))
-        .collect();
+fn funnel(period: &PeriodView) -> String {
+    let by = &period.by_latest_status;
+    let max = by.values().copied().max().unwrap_or(1).max(1);
+    let mut rows: Vec<(&String, u64)> = by.iter().map(|(s, n)| (s, *n)).collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     let rows: Vec<Vec<String>> = rows
         .iter()
@@ -161,19 +148,10 @@ fn funnel(period: &Value) -> String {
     )
 }
 
-fn stale(app: &App, stats: &Value) -> Result<String, ApiError> {
+fn stale(app: &App, stats: &StatsView) -> Result<String, ApiError> {
     let mut rows = Vec::new();
-    for id in stats["stale"]["oldest_ids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .take(10)
-    {
-        if let Some(m) = app
-            .store
-            .message(id.as_u64().unwrap_or(0))
-            .map_err(unavailable)?
-        {
+    for id in stats.stale.oldest_ids.iter().take(10) {
+        if let Some(m) = app.store.message(*id).map_err(unavailable)? {
             rows.push(m);
         }
     }

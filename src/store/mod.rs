@@ -23,7 +23,6 @@ pub mod view;
 mod write;
 
 use redb::{Database, ReadableDatabase};
-use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -33,7 +32,7 @@ use crate::clock::Micros;
 
 pub use apply::Tx;
 pub use read::{Pending, PendingKey};
-pub use stats::Counts;
+pub use stats::{Counts, HourView, PeriodView, StatsView};
 pub use view::{
     BatchReportView, BatchView, InboundView, MessagePage, MessageView, Page, QuarantineView,
     UpdateView,
@@ -273,7 +272,7 @@ impl Store {
         now: Micros,
         since: Micros,
         stale_after_secs: u64,
-    ) -> Result<Value, StoreError> {
+    ) -> Result<StatsView, StoreError> {
         stats::stats(
             &self.database()?.begin_read()?,
             now,
@@ -283,7 +282,7 @@ impl Store {
     }
 
     /// Messages created in [since, until): counts and hourly outcomes.
-    pub fn period(&self, since: Micros, until: Micros) -> Result<Value, StoreError> {
+    pub fn period(&self, since: Micros, until: Micros) -> Result<PeriodView, StoreError> {
         stats::period(&self.database()?.begin_read()?, since, until)
     }
 

@@ -4,7 +4,7 @@
 //! `SAMPLE` of them), and the stale messages an operator must chase.
 
 use redb::{ReadTransaction, ReadableTable};
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use super::StoreError;
@@ -27,6 +27,57 @@ pub struct Counts {
     pub by_status: BTreeMap<String, u64>,
     /// Callback result -> callbacks.
     pub callbacks: BTreeMap<String, u64>,
+}
+
+/// `GET /api/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsView {
+    pub messages: u64,
+    /// Latest status ("none" = no report yet) -> messages.
+    pub by_latest_status: BTreeMap<String, u64>,
+    /// Delivered / all final; None before any final status.
+    pub delivery_rate: Option<f64>,
+    /// Callback result -> callbacks.
+    pub callbacks: BTreeMap<String, u64>,
+    pub time_to_delivered: TimeToDelivered,
+    pub stale: Stale,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeToDelivered {
+    pub since: String,
+    pub messages: usize,
+    pub median_seconds: Option<f64>,
+    pub p95_seconds: Option<f64>,
+}
+
+/// Messages without a final status after `after_hours`: the ones to chase.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stale {
+    pub after_hours: f64,
+    pub count: usize,
+    pub count_is_lower_bound: bool,
+    pub oldest_ids: Vec<u64>,
+}
+
+/// Messages created in a period (the dashboard's overview).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodView {
+    pub by_latest_status: BTreeMap<String, u64>,
+    /// Hours with messages, oldest first.
+    pub hourly: Vec<HourView>,
+    pub messages: usize,
+    /// Only the newest `SAMPLE` messages were looked at.
+    pub capped: bool,
+}
+
+/// One hour's messages by outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HourView {
+    pub hour: String,
+    pub delivered: u64,
+    pub failed: u64,
+    pub pending: u64,
 }
 
 pub fn counts(txn: &ReadTransaction) -> Result<Counts, StoreError> {
@@ -72,7 +123,7 @@ pub fn stats(
     now: Micros,
     since: Micros,
     stale_after_secs: u64,
-) -> Result<Value, StoreError> {
+) -> Result<StatsView, StoreError> {
     let c = counts(txn)?;
     let finals: u64 = c
         .by_status
@@ -88,30 +139,34 @@ pub fn stats(
     let rate = (finals > 0).then(|| delivered as f64 / finals as f64);
     let durations = time_to_delivered(txn, since, now)?;
     let (stale_count, capped, oldest) = stale(txn, now - stale_after_secs as i64 * 1_000_000)?;
-    Ok(json!({
-        "messages": c.messages,
-        "by_latest_status": c.by_status,
-        "delivery_rate": rate,
-        "callbacks": c.callbacks,
-        "time_to_delivered": {
-            "since": format_rfc3339(since),
-            "messages": durations.len(),
-            "median_seconds": percentile(&durations, 0.5),
-            "p95_seconds": percentile(&durations, 0.95),
+    Ok(StatsView {
+        messages: c.messages,
+        by_latest_status: c.by_status,
+        delivery_rate: rate,
+        callbacks: c.callbacks,
+        time_to_delivered: TimeToDelivered {
+            since: format_rfc3339(since),
+            messages: durations.len(),
+            median_seconds: percentile(&durations, 0.5),
+            p95_seconds: percentile(&durations, 0.95),
         },
-        "stale": {
-            "after_hours": stale_after_secs as f64 / 3600.0,
-            "count": stale_count,
-            "count_is_lower_bound": capped,
-            "oldest_ids": oldest,
+        stale: Stale {
+            after_hours: stale_after_secs as f64 / 3600.0,
+            count: stale_count,
+            count_is_lower_bound: capped,
+            oldest_ids: oldest,
         },
-    }))
+    })
 }
 
 /// Messages created in [since, until): counts by latest status and, per
 /// hour, how many ended Delivered, ended otherwise, or are still pending.
 /// Scans the window's rows of `by_created` (at most `SAMPLE`).
-pub fn period(txn: &ReadTransaction, since: Micros, until: Micros) -> Result<Value, StoreError> {
+pub fn period(
+    txn: &ReadTransaction,
+    since: Micros,
+    until: Micros,
+) -> Result<PeriodView, StoreError> {
     let hour = 3_600_000_000i64;
     let messages = txn.open_table(MESSAGES)?;
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
@@ -135,13 +190,21 @@ pub fn period(txn: &ReadTransaction, since: Micros, until: Micros) -> Result<Val
             break;
         }
     }
-    let hourly: Vec<Value> = hourly
+    let hourly = hourly
         .into_iter()
-        .map(|(h, [d, f, p])| json!({"hour": format_rfc3339(h), "delivered": d, "failed": f, "pending": p}))
+        .map(|(h, [delivered, failed, pending])| HourView {
+            hour: format_rfc3339(h),
+            delivered,
+            failed,
+            pending,
+        })
         .collect();
-    Ok(
-        json!({"by_latest_status": by_status, "hourly": hourly, "messages": scanned, "capped": scanned == SAMPLE}),
-    )
+    Ok(PeriodView {
+        by_latest_status: by_status,
+        hourly,
+        messages: scanned,
+        capped: scanned == SAMPLE,
+    })
 }
 
 /// Seconds from registration (or the first report, for a discovered

@@ -207,6 +207,8 @@ pub enum Cell<'a> {
     Text(&'a str),
     Int(i64),
     UInt(u64),
+    /// Printed as JSON prints it (`24.0`, not `24`).
+    Float(f64),
     Bool(bool),
 }
 
@@ -240,6 +242,18 @@ impl From<Option<i64>> for Cell<'_> {
     }
 }
 
+impl From<Option<f64>> for Cell<'_> {
+    fn from(v: Option<f64>) -> Self {
+        v.map_or(Cell::Null, Cell::Float)
+    }
+}
+
+impl From<f64> for Cell<'_> {
+    fn from(v: f64) -> Self {
+        Cell::Float(v)
+    }
+}
+
 impl From<i64> for Cell<'_> {
     fn from(v: i64) -> Self {
         Cell::Int(v)
@@ -264,6 +278,7 @@ impl Cell<'_> {
         match self {
             Cell::Int(n) => Some(n.to_string()),
             Cell::UInt(n) => Some(n.to_string()),
+            Cell::Float(n) => Some(serde_json::to_string(&n).expect("numbers serialise")),
             Cell::Bool(b) => Some(b.to_string()),
             Cell::Null | Cell::Text(_) => None,
         }
