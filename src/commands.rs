@@ -8,7 +8,8 @@ use std::path::Path;
 use crate::config::Config;
 use crate::format;
 use crate::http::percent_encode;
-use crate::outbound::SendInput;
+use crate::outbound::{SendInput, SentBatch};
+use crate::reconcile::PassReport;
 use crate::remote::Target;
 use crate::store::{MessagePage, MessageView, StatsView};
 
@@ -37,18 +38,13 @@ fn query_string(params: &[(String, String)]) -> String {
 
 pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
     let body = serde_json::to_value(input).expect("plain data serialises");
-    let result = with_target(config, |t| {
-        t.call("POST", "/api/messages/send", Some(&body))?.json()
+    let result: SentBatch = with_target(config, |t| {
+        t.call("POST", "/api/messages/send", Some(&body))?.view()
     })?;
-    let ids: Vec<String> = result["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| m["id"].to_string())
-        .collect();
+    let ids: Vec<String> = result.messages.iter().map(|m| m.id.to_string()).collect();
     println!(
         "sent batch {} to {} recipient(s); message id(s): {}",
-        result["batch_id"].as_str().unwrap_or("?"),
+        result.batch_id,
         ids.len(),
         ids.join(", ")
     );
@@ -60,24 +56,20 @@ pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), String> {
         Some(b) => format!("/api/reconcile?batch_id={}", percent_encode(b)),
         None => "/api/reconcile".to_string(),
     };
-    let report = with_target(config, |t| t.call("POST", &path, Some(&json!({})))?.json())?;
-    for u in report["updated"].as_array().into_iter().flatten() {
-        println!(
-            "message {}: now {} (code {})",
-            u["id"],
-            u["status"].as_str().unwrap_or("?"),
-            u["code"]
-        );
+    let report: PassReport =
+        with_target(config, |t| t.call("POST", &path, Some(&json!({})))?.view())?;
+    for u in &report.updated {
+        println!("message {}: now {} (code {})", u.id, u.status, u.code);
     }
-    for e in report["errors"].as_array().into_iter().flatten() {
-        eprintln!("error: {}", e.as_str().unwrap_or(""));
+    for e in &report.errors {
+        eprintln!("error: {e}");
     }
     println!(
         "checked {}, updated {}, unchanged {}, unknown at Sinch {}",
-        report["checked"],
-        report["updated"].as_array().map_or(0, Vec::len),
-        report["unchanged"],
-        report["unknown_at_sinch"]
+        report.checked,
+        report.updated.len(),
+        report.unchanged,
+        report.unknown_at_sinch
     );
     Ok(())
 }

@@ -7,11 +7,11 @@
 //! Nothing is registered for a batch Sinch refused.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::fmt;
 
 use crate::send::{BatchRequest, SinchClient, SinchError};
-use crate::store::{Register, Registration};
+use crate::store::{MessageView, Register, Registration};
 use crate::writer::WriterHandle;
 
 pub const DELIVERY_REPORTS: [&str; 5] = [
@@ -122,6 +122,15 @@ fn looks_e164(n: &str) -> bool {
     crate::store::phone::normalize(n).is_ok_and(|d| d.len() >= 6 && !d.starts_with('0'))
 }
 
+/// The answer of `POST /api/messages/send`: the batch, its registered
+/// messages, and Sinch's own answer as it came.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentBatch {
+    pub batch_id: String,
+    pub messages: Vec<MessageView>,
+    pub sinch: Value,
+}
+
 /// Sends the batch and registers every recipient. `default_callback` is
 /// used when the request names no `callback_url`.
 pub fn send_and_register(
@@ -129,7 +138,7 @@ pub fn send_and_register(
     writer: &WriterHandle,
     input: SendInput,
     default_callback: Option<&str>,
-) -> Result<Value, SendFailure> {
+) -> Result<SentBatch, SendFailure> {
     let body = input.body.clone().unwrap_or_default();
     let request = BatchRequest {
         to: input.to.clone(),
@@ -163,11 +172,11 @@ pub fn send_and_register(
         })
         .collect();
     match writer.submit(Register(registrations)) {
-        Ok(list) => Ok(json!({
-            "batch_id": batch.id,
-            "messages": list.into_iter().map(|(_, m)| m).collect::<Vec<_>>(),
-            "sinch": batch.raw,
-        })),
+        Ok(list) => Ok(SentBatch {
+            batch_id: batch.id,
+            messages: list.into_iter().map(|(_, m)| m).collect(),
+            sinch: batch.raw,
+        }),
         Err(e) => {
             log::error!("batch {} sent but not registered: {e:?}", batch.id);
             Err(SendFailure::NotRegistered { batch_id: batch.id })

@@ -7,14 +7,14 @@
 //! number of messages each), rate-limited, stop at a 429, and walk the
 //! pending index round-robin so old stragglers cannot starve newer ones.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Micros, now_micros};
 use crate::send::{SinchClient, SinchError};
-use crate::sinch::parse_recipient_report;
+use crate::sinch::{Status, parse_recipient_report};
 use crate::store::{CallbackResult, Pending, PendingKey, Reconciled, Store};
 use crate::writer::WriterHandle;
 
@@ -35,28 +35,23 @@ pub struct Reconciler {
     pub stopping: AtomicBool,
 }
 
-/// What one pass did.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// What one pass did (the answer of `POST /api/reconcile`).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PassReport {
     pub checked: usize,
-    pub updated: Vec<Value>,
+    pub updated: Vec<Updated>,
     pub unchanged: usize,
     pub unknown_at_sinch: usize,
     pub errors: Vec<String>,
     pub rate_limited: bool,
 }
 
-impl PassReport {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "checked": self.checked,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "unknown_at_sinch": self.unknown_at_sinch,
-            "errors": self.errors,
-            "rate_limited": self.rate_limited,
-        })
-    }
+/// A message whose status the pass learned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Updated {
+    pub id: u64,
+    pub status: Status,
+    pub code: i64,
 }
 
 impl Reconciler {
@@ -179,9 +174,11 @@ impl Reconciler {
         };
         match writer.submit(write) {
             Ok(CallbackResult::Stored) => {
-                report
-                    .updated
-                    .push(json!({"id": p.id, "status": status, "code": code}));
+                report.updated.push(Updated {
+                    id: p.id,
+                    status,
+                    code,
+                });
             }
             Ok(_) => report.unchanged += 1,
             Err(e) => {

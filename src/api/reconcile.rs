@@ -13,5 +13,5 @@ pub fn now(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     })?;
     let batch = req.query_param("batch_id").filter(|b| !b.is_empty());
     let report = reconciler.run_pass(&app.store, &app.writer, batch);
-    Ok(Reply::json(200, &report.to_json()))
+    Ok(Reply::json(200, &report))
 }
