@@ -35,7 +35,8 @@ pub fn url(s: &str) -> String {
     crate::http::percent_encode(s)
 }
 
-const CSS: &str = r#"
+/// The stylesheet; `{STATUS_COLOURS}` is filled in by `css`.
+const CSS_TEMPLATE: &str = r#"
 :root{--fg:#1d2430;--muted:#5b6575;--line:#dde2ea;--bg:#f6f8fb;--card:#fff;--ok:#1f8a4c;--bad:#c0392b;--wait:#b7791f;--accent:#2457c5}
 *{box-sizing:border-box}body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{background:#14213d;color:#fff;padding:.6rem 1rem;display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}
@@ -48,8 +49,7 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.3rem;margin:.2rem
 .kpi{font-size:1.8rem;font-weight:700}.muted{color:var(--muted);font-size:.85rem}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;word-break:break-word}
 th{font-size:.8rem;color:var(--muted);font-weight:600}
-.s-Delivered{color:var(--ok);font-weight:600}.s-Failed,.s-Aborted,.s-Rejected,.s-Expired,.s-Deleted,.s-Cancelled,.s-Unknown{color:var(--bad);font-weight:600}
-.s-Queued,.s-Dispatched,.s-none{color:var(--wait)}
+{STATUS_COLOURS}
 .bar{height:.7rem;border-radius:3px;background:var(--accent);display:inline-block;vertical-align:middle}
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f6;padding:.5rem;border-radius:4px;font-size:.8rem}
 .login{max-width:22rem;margin:4rem auto}.login input{width:100%;padding:.5rem;margin:.4rem 0 .8rem}.error{color:var(--bad)}
@@ -57,17 +57,41 @@ nav.periods a{margin-right:.6rem}
 @media (max-width:40rem){main{padding:.6rem}.kpi{font-size:1.4rem}th:nth-child(n+5),td:nth-child(n+5){display:none}}
 "#;
 
+/// The stylesheet, with a colour for every status class `status` emits:
+/// Delivered good, the other final statuses bad, the rest waiting.
+fn css() -> &'static str {
+    static CSS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CSS.get_or_init(|| {
+        let class = |s: &Status| format!(".s-{s}");
+        let bad: Vec<String> = Status::FINAL
+            .iter()
+            .filter(|s| **s != Status::Delivered)
+            .map(class)
+            .collect();
+        let mut waiting: Vec<String> = Status::INTERMEDIATE.iter().map(class).collect();
+        waiting.push(".s-none".into());
+        let colours = format!(
+            "{}{{color:var(--ok);font-weight:600}}{}{{color:var(--bad);font-weight:600}}\n{}{{color:var(--wait)}}",
+            class(&Status::Delivered),
+            bad.join(","),
+            waiting.join(",")
+        );
+        CSS_TEMPLATE.replace("{STATUS_COLOURS}", &colours)
+    })
+}
+
 /// A whole page. `body` must already be escaped HTML.
 pub fn page(title: &str, query: &str, body: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{title} · sinch-dlr</title><style>{CSS}</style></head><body>
+<title>{title} · sinch-dlr</title><style>{css}</style></head><body>
 <header><a href="/">sinch-dlr</a>
 <form action="/ui/search" method="get" role="search"><input type="search" name="q" value="{q}" placeholder="batch id, client reference or phone number" aria-label="search"><button>Search</button></form>
 <form action="/ui/logout" method="post"><button>Log out</button></form></header>
 <main>{body}</main></body></html>"#,
         title = esc(title),
         q = esc(query),
+        css = css(),
     )
 }
 
@@ -78,11 +102,12 @@ pub fn login_page(error: Option<&str>) -> String {
     });
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Log in · sinch-dlr</title><style>{CSS}</style></head><body><main><div class="card login">
+<title>Log in · sinch-dlr</title><style>{css}</style></head><body><main><div class="card login">
 <h1>sinch-dlr</h1>{error}<form action="/ui/login" method="post">
 <label for="token">API token (<code>SINCH_DLR_API_TOKEN</code>)</label>
 <input id="token" name="token" type="password" autocomplete="current-password" autofocus required>
-<button id="login">Log in</button></form></div></main></body></html>"#
+<button id="login">Log in</button></form></div></main></body></html>"#,
+        css = css(),
     )
 }
 
@@ -153,6 +178,16 @@ pub const MESSAGE_HEADERS: [&str; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_has_its_colour() {
+        assert!(css().contains(
+            ".s-Delivered{color:var(--ok);font-weight:600}.s-Failed,.s-Aborted,.s-Rejected,\
+             .s-Expired,.s-Deleted,.s-Cancelled,.s-Unknown{color:var(--bad);font-weight:600}\n\
+             .s-Queued,.s-Dispatched,.s-none{color:var(--wait)}\n"
+        ));
+        assert!(!css().contains("STATUS_COLOURS"));
+    }
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
