@@ -5,7 +5,7 @@ pub mod access;
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod background;
+pub mod periodic;
 pub mod cli;
 pub mod clock;
 pub mod commands;

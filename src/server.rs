@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::auth::{self, Secret};
-use crate::background::Periodic;
+use crate::periodic::Periodic;
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
 use crate::retention;
