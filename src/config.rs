@@ -153,33 +153,68 @@ const SECRET_VARIABLES: &[&str] = &[
     "SINCH_API_TOKEN",
 ];
 
+/// Where a setting's value came from (`check-config` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    /// A `.env` file, with the line.
+    EnvFile(PathBuf, usize),
+    Environment,
+    Flag,
+    /// A secret read from the file `NAME_FILE` names.
+    File(PathBuf),
+    /// A systemd credential in `$CREDENTIALS_DIRECTORY`.
+    Credential(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::EnvFile(path, line) => write!(f, ".env file ({}:{line})", path.display()),
+            Origin::Environment => f.write_str("environment"),
+            Origin::Flag => f.write_str("flag"),
+            Origin::File(path) => write!(f, "file ({})", path.display()),
+            Origin::Credential(path) => write!(f, "systemd credential ({})", path.display()),
+        }
+    }
+}
+
 /// Raw strings gathered from every source, before any checking.
 #[derive(Debug, Clone, Default)]
 pub struct Raw {
     /// name -> value; later sources overwrite earlier ones.
     pub values: BTreeMap<String, String>,
+    /// name -> where its value came from (absent: environment).
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl Raw {
-    /// `.env` lines, then the environment (which wins), then flags.
+    /// `.env` lines, then the environment (which wins), then flags. A
+    /// `.env` line that cannot be read exactly is an error (see dotenv.rs).
     pub fn gather(
         env_file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Raw, String> {
-        let mut values = BTreeMap::new();
+        let mut raw = Raw::default();
         if let Some(path) = env_file {
-            match std::fs::read_to_string(path) {
-                Ok(text) => values.extend(parse_dotenv(&text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+            for e in crate::dotenv::read(path)? {
+                raw.origins
+                    .insert(e.key.clone(), Origin::EnvFile(path.to_path_buf(), e.line));
+                raw.values.insert(e.key, e.value);
             }
         }
-        values.extend(env);
-        Ok(Raw { values })
+        for (k, v) in env {
+            raw.origins.insert(k.clone(), Origin::Environment);
+            raw.values.insert(k, v);
+        }
+        Ok(raw)
     }
 
+    /// A value set by a flag.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         self.values.insert(name.to_string(), value.into());
+        self.origins.insert(name.to_string(), Origin::Flag);
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -188,32 +223,18 @@ impl Raw {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
-}
 
-/// Parses `KEY=VALUE` lines: `#` comments, optional `export`, single or
-/// double quotes.
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (k, v) = line.split_once('=')?;
-            Some((k.trim().to_string(), unquote(v.trim())))
-        })
-        .collect()
-}
-
-fn unquote(v: &str) -> String {
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return v[1..v.len() - 1].to_string();
+    /// Where `name`'s value came from; `Default` when it is unset.
+    pub fn origin(&self, name: &str) -> Origin {
+        match self.get(name) {
+            None => Origin::Default,
+            Some(_) => self
+                .origins
+                .get(name)
+                .cloned()
+                .unwrap_or(Origin::Environment),
         }
     }
-    // Unquoted: a ` #` starts a comment.
-    v.split(" #").next().unwrap_or("").trim_end().to_string()
 }
 
 /// Sinch REST API access (sending, reconciliation).
@@ -643,6 +664,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Raw::default()
         }
     }
 
@@ -750,20 +772,5 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         let problems = Config::from_raw(&via_file).unwrap_err();
         assert!(problems[0].contains("world-readable"), "{problems:?}");
-    }
-
-    #[test]
-    fn dotenv_lines() {
-        let parsed =
-            parse_dotenv("# c\nexport A=1\nB = \"two words\"\nC='x#y'\nD=v # note\n\nbad line\n");
-        assert_eq!(
-            parsed,
-            vec![
-                ("A".into(), "1".into()),
-                ("B".into(), "two words".into()),
-                ("C".into(), "x#y".into()),
-                ("D".into(), "v".into())
-            ]
-        );
     }
 }
