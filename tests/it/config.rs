@@ -81,3 +81,116 @@ fn unreadable_dotenv_lines_are_refused_naming_file_and_line() {
         assert!(!dir.path().join("sinch-dlr.redb").exists(), "{why}");
     }
 }
+
+/// Every variable that may come from a file.
+const FILE_VARIABLES: &[&str] = &[
+    "SINCH_DLR_API_TOKEN_FILE",
+    "SINCH_DLR_CALLBACK_SECRETS_FILE",
+    "SINCH_WEBHOOK_SECRET_FILE",
+    "SINCH_DLR_CALLBACK_BASIC_FILE",
+    "SINCH_API_TOKEN_FILE",
+];
+
+fn write_secret(path: &Path, text: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// An empty (or blank) secret file would quietly mean "no secret": a
+/// generated callback secret nobody gave Sinch, or no API token. Refused,
+/// naming the variable, before any file is created.
+#[test]
+fn empty_secret_files_are_refused_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    for text in ["", " \n\n"] {
+        write_secret(&secret, text, 0o600);
+        for var in FILE_VARIABLES {
+            let out = run(
+                dir.path(),
+                &["serve", "--listen", "127.0.0.1:0"],
+                &[(var, secret.to_str().unwrap())],
+            );
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{var} {text:?}: {err}");
+            assert!(err.contains(var) && err.contains("empty"), "{var}: {err}");
+            assert!(!err.contains("generated callback secret"), "{err}");
+        }
+    }
+    assert!(!dir.path().join("sinch-dlr.redb").exists());
+    assert!(!dir.path().join("sinch-dlr.redb.secret").exists());
+}
+
+/// Docker secrets (0444) and Kubernetes secret volumes (0644 by default)
+/// sit on read-only mounts: accepted with a warning that names the file,
+/// and the secret in them is the one used.
+#[test]
+fn docker_and_kubernetes_secret_modes_start_with_a_warning() {
+    for mode in [0o444, 0o644] {
+        let d = Daemon::with_setup(
+            &[
+                ("SINCH_DLR_CALLBACK_SECRETS_FILE", "run-secrets/callback"),
+                ("SINCH_DLR_API_TOKEN", "a-long-enough-api-token"),
+            ],
+            |dir| {
+                std::fs::create_dir(dir.join("run-secrets")).unwrap();
+                write_secret(
+                    &dir.join("run-secrets/callback"),
+                    &format!("{SECRET}\n"),
+                    mode,
+                );
+            },
+        );
+        let body = recipient_report("B1", "15551230001", "Delivered", 0, "2025-01-01T00:00:00Z");
+        assert_eq!(d.callback(&body).status, 200, "{mode:o}");
+        let log = d.stderr();
+        assert!(
+            log.contains("WARN") && log.contains("run-secrets/callback is readable by every user"),
+            "{mode:o}: {log}"
+        );
+    }
+}
+
+/// A secret both in `NAME` and in `NAME_FILE`: which should win is not
+/// obvious, so neither does.
+#[test]
+fn a_secret_set_twice_is_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    write_secret(&secret, "from-the-file\n", 0o600);
+    for var in FILE_VARIABLES {
+        let name = var.trim_end_matches("_FILE");
+        let out = run(
+            dir.path(),
+            &["serve", "--listen", "127.0.0.1:0"],
+            &[(var, secret.to_str().unwrap()), (name, "from-env")],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{var}: {err}");
+        assert!(
+            err.contains(&format!("{name} is set in more than one place")) && err.contains(var),
+            "{var}: {err}"
+        );
+    }
+}
+
+/// A short API token is accepted (it may be a test setup) but the start
+/// says so.
+#[test]
+fn a_short_api_token_is_warned_about_at_start() {
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", "x"),
+    ]);
+    let log = d.stderr();
+    assert!(
+        log.contains("WARN") && log.contains("SINCH_DLR_API_TOKEN is shorter than 16 characters"),
+        "{log}"
+    );
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", "0123456789abcdef"),
+    ]);
+    assert!(!d.stderr().contains("shorter than"), "{}", d.stderr());
+}
