@@ -295,7 +295,7 @@ impl Config {
         let mut origins: BTreeMap<String, Origin> = raw
             .values
             .keys()
-            .filter(|k| is_ours(k))
+            .filter(|k| is_ours(k) && raw.get(k).is_some())
             .map(|k| (k.clone(), raw.origin(k)))
             .collect();
         let mut secret = |name: &str| match read_secret(raw, name, &mut warnings) {

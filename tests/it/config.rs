@@ -21,9 +21,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// A value quoted in `.env` with a comment after it is used without its
 /// quotes: the daemon verifies a callback signed with the bare secret,
-/// and takes the bare API token and Basic credentials.
+/// takes the bare API token and Basic credentials, and the bare public URL.
 #[test]
 fn quoted_dotenv_values_with_trailing_comments_lose_their_quotes() {
     let env_file = format!(
@@ -53,6 +57,15 @@ fn quoted_dotenv_values_with_trailing_comments_lose_their_quotes() {
         &body,
     );
     assert_eq!(r.status, 200, "bare Basic credentials");
+    let table = stdout(&run(d.path(), &["check-config"], &[]));
+    assert_eq!(
+        setting(&table, "SINCH_DLR_PUBLIC_URL"),
+        (
+            "https://dlr.example.com".into(),
+            ".env file (.env:5)".into()
+        ),
+        "bare public URL"
+    );
 }
 
 /// A line the reader cannot take exactly stops the start (exit 2) naming
@@ -193,4 +206,233 @@ fn a_short_api_token_is_warned_about_at_start() {
         ("SINCH_DLR_API_TOKEN", "0123456789abcdef"),
     ]);
     assert!(!d.stderr().contains("shorter than"), "{}", d.stderr());
+}
+
+/// What `check-config` says about one setting: (value, from).
+fn setting(table: &str, name: &str) -> (String, String) {
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("{name} missing from:\n{table}"));
+    let cells: Vec<&str> = line[name.len()..]
+        .trim()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    (cells[0].to_string(), cells[1..].join(" "))
+}
+
+/// Every way a secret could be printed: as text, base64 (standard and URL
+/// alphabet), hex (both cases), and as a list of decimal bytes (Rust's
+/// debug form and without spaces).
+fn encodings(secret: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    let decimal: Vec<String> = secret.iter().map(u8::to_string).collect();
+    vec![
+        String::from_utf8_lossy(secret).into_owned(),
+        STANDARD.encode(secret),
+        URL_SAFE_NO_PAD.encode(secret),
+        hex.to_uppercase(),
+        hex,
+        decimal.join(", "),
+        decimal.join(","),
+    ]
+}
+
+/// `check-config` is a table of every setting, in every auth mode, and no
+/// secret shows in it in any encoding; each configured secret reads
+/// `[set]`.
+#[test]
+fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
+    use base64::engine::general_purpose::STANDARD;
+    let legacy_key = b"legacy-key-bytes-0123456789";
+    let legacy_secret = STANDARD.encode(legacy_key);
+    let common = [
+        ("SINCH_DLR_API_TOKEN", "api-token-that-is-long-enough"),
+        ("SINCH_SERVICE_PLAN_ID", "plan-1"),
+        ("SINCH_API_TOKEN", "sinch-rest-api-token"),
+        (
+            "SINCH_DLR_PUBLIC_URL",
+            "https://cb-user:url-password@dlr.example.com",
+        ),
+    ];
+    let modes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "hmac",
+            vec![("SINCH_DLR_CALLBACK_SECRETS", "hmac-one,hmac-two")],
+        ),
+        (
+            "basic",
+            vec![
+                ("SINCH_DLR_CALLBACK_AUTH", "basic"),
+                ("SINCH_DLR_CALLBACK_BASIC", "sinch:basic-password"),
+            ],
+        ),
+        (
+            "legacy",
+            vec![
+                ("SINCH_DLR_CALLBACK_AUTH", "legacy"),
+                ("SINCH_WEBHOOK_SECRET", &legacy_secret),
+            ],
+        ),
+        (
+            "none",
+            vec![
+                ("SINCH_DLR_CALLBACK_AUTH", "none"),
+                ("SINCH_DLR_CALLBACK_SECRETS", "hmac-one"),
+            ],
+        ),
+    ];
+    let mut secrets: Vec<Vec<u8>> = [
+        "api-token-that-is-long-enough",
+        "sinch-rest-api-token",
+        "url-password",
+        "cb-user:url-password",
+        "hmac-one",
+        "hmac-two",
+        "hmac-one,hmac-two",
+        "basic-password",
+        "sinch:basic-password",
+        &legacy_secret,
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    secrets.push(legacy_key.to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables = Vec::new();
+    for (mode, env) in &modes {
+        let env: Vec<(&str, &str)> = common.iter().chain(env).copied().collect();
+        let out = run(dir.path(), &["check-config"], &env);
+        assert!(out.status.success(), "{mode}: {}", stderr(&out));
+        tables.push((mode.to_string(), stdout(&out) + &stderr(&out)));
+    }
+    // Generated: the secret the daemon made and keeps beside the database.
+    let d = Daemon::with_env(&common);
+    let generated = std::fs::read_to_string(d.path().join("dlr.redb.secret")).unwrap();
+    secrets.push(generated.trim().as_bytes().to_vec());
+    let out = run(d.path(), &["check-config", "--db", "dlr.redb"], &common);
+    let generated_table = stdout(&out) + &stderr(&out);
+    assert_eq!(
+        setting(&generated_table, "SINCH_DLR_CALLBACK_SECRETS"),
+        (
+            "[set] (generated, kept in dlr.redb.secret)".into(),
+            "generated".into()
+        ),
+        "{generated_table}"
+    );
+    tables.push(("generated".into(), generated_table));
+
+    for (mode, table) in &tables {
+        for secret in &secrets {
+            for shown in encodings(secret) {
+                assert!(!table.contains(&shown), "{mode}: {shown:?} in:\n{table}");
+            }
+        }
+        for (name, _) in sinch_dlr::config::VARIABLES {
+            setting(table, name);
+        }
+        let callback_secret = match mode.as_str() {
+            "basic" => "SINCH_DLR_CALLBACK_BASIC",
+            "legacy" => "SINCH_WEBHOOK_SECRET",
+            _ => "SINCH_DLR_CALLBACK_SECRETS",
+        };
+        for name in ["SINCH_DLR_API_TOKEN", "SINCH_API_TOKEN", callback_secret] {
+            let (value, _) = setting(table, name);
+            assert!(value.starts_with("[set]"), "{mode} {name}:\n{table}");
+        }
+        assert_eq!(
+            setting(table, "SINCH_DLR_PUBLIC_URL").0,
+            "https://[set]@dlr.example.com",
+            "{mode}"
+        );
+        assert!(
+            !table.contains("Config {") && !table.contains("Some("),
+            "{table}"
+        );
+    }
+    let auth = |mode: &str| {
+        let table = &tables.iter().find(|(m, _)| m == mode).unwrap().1;
+        setting(table, "SINCH_DLR_CALLBACK_AUTH").0
+    };
+    assert_eq!(auth("hmac"), "hmac (2 secret(s))");
+    assert_eq!(auth("basic"), "basic");
+    assert_eq!(auth("legacy"), "legacy (1 key(s))");
+    assert_eq!(auth("none"), "none (anyone can post callbacks)");
+    assert_eq!(auth("generated"), "hmac (generated secret)");
+}
+
+/// The "from" column names the source of each value: default, `.env`
+/// file (with the line), environment, flag, secret file.
+#[test]
+fn check_config_says_where_each_value_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "# settings\nSINCH_DLR_WORKERS=3\nSINCH_DLR_MAX_BODY=1000\n",
+    )
+    .unwrap();
+    let token = dir.path().join("token");
+    write_secret(&token, "a-long-enough-api-token\n", 0o600);
+    let out = run(
+        dir.path(),
+        &["check-config", "--listen", "127.0.0.1:9"],
+        &[
+            ("SINCH_DLR_MAX_BODY", "2000"),
+            ("SINCH_DLR_API_TOKEN_FILE", token.to_str().unwrap()),
+        ],
+    );
+    let table = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let expect = [
+        ("SINCH_DLR_WORKERS", "3", ".env file (.env:2)".to_string()),
+        ("SINCH_DLR_MAX_BODY", "2000 bytes", "environment".into()),
+        ("SINCH_DLR_LISTEN", "127.0.0.1:9", "flag".into()),
+        (
+            "SINCH_DLR_API_TOKEN",
+            "[set]",
+            format!("file ({})", token.display()),
+        ),
+        ("SINCH_DLR_IO_TIMEOUT", "30 s", "default".into()),
+        (
+            "SINCH_DLR_RECONCILE_INTERVAL",
+            "off (no Sinch API credentials)",
+            "default".into(),
+        ),
+    ];
+    for (name, value, from) in expect {
+        assert_eq!(
+            setting(&table, name),
+            (value.to_string(), from),
+            "{name}:\n{table}"
+        );
+    }
+}
+
+/// What the start warns about, check-config shows too.
+#[test]
+fn check_config_lists_the_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    write_secret(&secret, "hmac-secret\n", 0o644);
+    let out = run(
+        dir.path(),
+        &["check-config"],
+        &[
+            ("SINCH_DLR_API_TOKEN", "short"),
+            ("SINCH_DLR_CALLBACK_SECRETS_FILE", secret.to_str().unwrap()),
+        ],
+    );
+    let table = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        table.contains("warning: SINCH_DLR_API_TOKEN is shorter than 16 characters"),
+        "{table}"
+    );
+    assert!(
+        table.contains("warning: SINCH_DLR_CALLBACK_SECRETS_FILE:") && table.contains("chmod o-r"),
+        "{table}"
+    );
 }
