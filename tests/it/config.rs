@@ -436,3 +436,56 @@ fn check_config_lists_the_warnings() {
         "{table}"
     );
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The binary under the usual umask (022), so a file created without an
+/// explicit mode would come out 0644.
+fn run_umask_022(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 022 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_sinch-dlr"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("running sinch-dlr")
+}
+
+/// The database, the generated secret and backups (taken through the
+/// daemon and from the file) hold phone numbers, bodies or the secret:
+/// each is created readable by its owner only.
+#[test]
+fn files_the_daemon_creates_are_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_umask_022(dir.path(), &["check-db", "--db", "fresh.redb"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&dir.path().join("fresh.redb")), 0o600, "new database");
+
+    let d = Daemon::with_env(&[("SINCH_DLR_API_TOKEN", TOKEN)]);
+    assert_eq!(mode(&d.path().join("dlr.redb")), 0o600, "database");
+    assert_eq!(mode(&d.path().join("dlr.redb.secret")), 0o600, "secret");
+    let env = [("SINCH_DLR_API_TOKEN", TOKEN)];
+    let (listen, path) = (d.addr.to_string(), d.path().to_path_buf());
+    let backup = |to: &str| {
+        let args = [
+            "backup", "--to", to, "--listen", &listen, "--db", "dlr.redb",
+        ];
+        let out = run_umask_022(&path, &args, &env);
+        assert!(out.status.success(), "{}", stderr(&out));
+        mode(&path.join(to))
+    };
+    assert_eq!(backup("through-daemon.redb"), 0o600);
+    let mut d = d;
+    assert!(d.terminate().success());
+    assert_eq!(backup("from-file.redb"), 0o600);
+}
