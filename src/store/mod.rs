@@ -121,6 +121,8 @@ pub enum StoreError {
     Closed,
     /// A backup could not be written.
     Backup(String),
+    /// Another process has the file open (redb's lock).
+    Locked(PathBuf),
 }
 
 impl fmt::Display for StoreError {
@@ -135,6 +137,11 @@ impl fmt::Display for StoreError {
             ),
             StoreError::Closed => f.write_str("database is closed"),
             StoreError::Backup(e) => write!(f, "backup: {e}"),
+            StoreError::Locked(path) => write!(
+                f,
+                "another process (another sinch-dlr?) holds {}; a redb file has one user at a time",
+                path.display()
+            ),
         }
     }
 }
@@ -366,7 +373,11 @@ fn open_database(path: &Path) -> Result<Database, StoreError> {
     create_private(path)?;
     let db = Database::builder()
         .set_cache_size(CACHE_BYTES)
-        .create(path)?;
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),
+            e => e.into(),
+        })?;
     migrate::run(&db)?;
     Ok(db)
 }

@@ -489,3 +489,38 @@ fn files_the_daemon_creates_are_private() {
     assert!(d.terminate().success());
     assert_eq!(backup("from-file.redb"), 0o600);
 }
+
+/// A busy port fails the start before anything is created: no database,
+/// no generated secret printed (which the operator might hand to Sinch).
+#[test]
+fn a_busy_port_fails_before_any_file_is_created() {
+    let d = Daemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = d.addr.to_string();
+    let out = run(dir.path(), &["serve", "--listen", &listen], &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("cannot listen on {listen}")), "{err}");
+    assert!(!err.contains("generated callback secret"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "files created: {left:?}");
+}
+
+/// A second process on the same file is told who holds it.
+#[test]
+fn a_database_in_use_names_the_other_process() {
+    let d = Daemon::start();
+    let env = [("SINCH_DLR_CALLBACK_SECRETS", SECRET)];
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"][..],
+        &["check-db", "--db", "dlr.redb"],
+    ] {
+        let out = run(d.path(), args, &env);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("another process (another sinch-dlr?) holds dlr.redb"),
+            "{args:?}: {err}"
+        );
+    }
+}
