@@ -367,6 +367,9 @@ impl Config {
             ));
         }
         let db_path = db_path(raw, &mut problems);
+        warn_if_shared(&db_path, "the database", &mut warnings);
+        let generated = generated_secret_path(&db_path);
+        warn_if_shared(&generated, "the generated callback secret", &mut warnings);
         let max_body = number(raw, "SINCH_DLR_MAX_BODY", &mut problems)
             .unwrap_or(DEFAULT_MAX_BODY as u64) as usize;
         let workers = number(raw, "SINCH_DLR_WORKERS", &mut problems)
@@ -443,9 +446,30 @@ impl Config {
 
     /// Where a generated callback secret is kept: beside the database.
     pub fn generated_secret_path(&self) -> PathBuf {
-        let mut name = self.db_path.file_name().unwrap_or_default().to_os_string();
-        name.push(".secret");
-        self.db_path.with_file_name(name)
+        generated_secret_path(&self.db_path)
+    }
+}
+
+fn generated_secret_path(db_path: &Path) -> PathBuf {
+    let mut name = db_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".secret");
+    db_path.with_file_name(name)
+}
+
+/// sinch-dlr creates its files 0600; one made by an older version (or by
+/// hand) may still be open to others: say so, it holds phone numbers and
+/// message bodies, or the callback secret.
+fn warn_if_shared(path: &Path, what: &str, warnings: &mut Vec<String>) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        warnings.push(format!(
+            "{} ({what}) is open to other users (mode {mode:04o}); run chmod 600 on it",
+            path.display()
+        ));
     }
 }
 

@@ -524,3 +524,31 @@ fn a_database_in_use_names_the_other_process() {
         );
     }
 }
+
+/// Files made by an older version (0644) keep their mode; the start and
+/// check-config say so.
+#[test]
+fn files_left_open_by_an_older_version_are_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut d = Daemon::with_env(&[("SINCH_DLR_API_TOKEN", TOKEN)]);
+    assert!(d.terminate().success());
+    for file in ["dlr.redb", "dlr.redb.secret"] {
+        let path = d.path().join(file);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let out = run(d.path(), &["check-config", "--db", "dlr.redb"], &[]);
+    let table = stdout(&out);
+    for file in ["dlr.redb (the database)", "dlr.redb.secret (the generated"] {
+        assert!(
+            table.contains(&format!("warning: {file}")) && table.contains("chmod 600"),
+            "{file}: {table}"
+        );
+    }
+    let d = d.restart_stopped();
+    assert!(
+        d.stderr()
+            .contains("dlr.redb (the database) is open to other users"),
+        "{}",
+        d.stderr()
+    );
+}
