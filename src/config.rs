@@ -139,7 +139,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "SINCH_DLR_TLS_KEY",
-        "PEM private key for SINCH_DLR_TLS_CERT (must not be world-readable)",
+        "PEM private key for SINCH_DLR_TLS_CERT (must not be writable by group or others)",
     ),
 ];
 
