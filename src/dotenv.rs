@@ -222,6 +222,15 @@ mod tests {
         for value in ["a$", "pa$$word", "$HOME", "x${HOME}y", "\"a$b\""] {
             assert_eq!(refused_line(&format!("A=1\nB={value}\n")), 2, "{value}");
         }
+        // A $ in a comment, in single quotes or escaped is no expansion.
+        assert_eq!(
+            pairs("A=x # costs $5\nB='$x' # $y\n# $z\nC=a\\$b\n"),
+            [
+                ("A".into(), "x".into()),
+                ("B".into(), "$x".into()),
+                ("C".into(), "a$b".into())
+            ]
+        );
         let (_, why) = parse("S=abc$def\n").unwrap_err();
         assert!(!why.contains("abc"), "the value is never quoted: {why}");
     }
