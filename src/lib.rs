@@ -11,6 +11,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dashboard;
+pub mod dotenv;
 pub mod export;
 pub mod format;
 pub mod http;

@@ -27,6 +27,9 @@ pub fn run(mut config: Config) -> Result<(), String> {
     // First, before any file is opened: see systemd::listener_from_fd3.
     let activated = systemd::activated_listener()?;
     let notifier = systemd::Notifier::from_env();
+    // Bind before the database is created or a secret generated and
+    // printed: a busy port must fail the start having changed nothing.
+    let socket = bind(&config, activated)?;
     let store = Arc::new(
         Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?,
     );
@@ -39,7 +42,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let app = Arc::new(App::new(&config, store, writer));
     let background = start_background(&config, &app)?;
     let handler = request_handler(app.clone(), config.workers, config.max_body);
-    let server = Arc::new(listen(&config, activated, handler)?);
+    let server = Arc::new(listen(&config, socket, handler)?);
     let _ = app.edge.set(Arc::downgrade(&server));
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
@@ -120,23 +123,16 @@ fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, St
     Ok(jobs)
 }
 
-/// The listening socket (systemd's, or bound here) and the connection
-/// layer's limits: a request reaches `handler` only once read whole.
-fn listen(
+/// The listening socket: systemd's, or bound here (then `true`).
+fn bind(
     config: &Config,
     activated: Option<std::net::TcpListener>,
-    handler: Arc<dyn Fn(tiny_http::Request) + Send + Sync>,
-) -> Result<tiny_http::Server, String> {
+) -> Result<(std::net::TcpListener, bool), String> {
     use socket2::{Domain, Socket, Type};
-    let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
-    let serve = |listener: std::net::TcpListener| {
-        let handling = tiny_http::Handling::Inline(handler.clone());
-        tiny_http::Server::from_listener_with(listener, tls(config), config.edge.clone(), handling)
-    };
     if let Some(listener) = activated {
-        log::info!("using the listening socket passed by systemd");
-        return serve(listener).map_err(|e| format!("cannot use the socket systemd passed: {e}"));
+        return Ok((listener, false));
     }
+    let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
     let addr: std::net::SocketAddr = config
         .listen
         .parse()
@@ -145,7 +141,25 @@ fn listen(
     socket.set_reuse_address(true).map_err(fail)?;
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(1024).map_err(fail)?;
-    serve(socket.into()).map_err(|e| format!("cannot listen on {}: {e}", config.listen))
+    Ok((socket.into(), true))
+}
+
+/// The server on the socket `bind` gave, with the connection layer's
+/// limits: a request reaches `handler` only once read whole.
+fn listen(
+    config: &Config,
+    (listener, bound_here): (std::net::TcpListener, bool),
+    handler: Arc<dyn Fn(tiny_http::Request) + Send + Sync>,
+) -> Result<tiny_http::Server, String> {
+    let handling = tiny_http::Handling::Inline(handler);
+    if !bound_here {
+        log::info!("using the listening socket passed by systemd");
+    }
+    tiny_http::Server::from_listener_with(listener, tls(config), config.edge.clone(), handling)
+        .map_err(|e| match bound_here {
+            true => format!("cannot listen on {}: {e}", config.listen),
+            false => format!("cannot use the socket systemd passed: {e}"),
+        })
 }
 
 /// `WATCHDOG=1` every half `WatchdogSec`, from its own thread (a process
