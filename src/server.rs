@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::auth::{self, Secret};
-use crate::periodic::Periodic;
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
+use crate::periodic::Periodic;
 use crate::retention;
 use crate::routes;
 use crate::store::Store;
