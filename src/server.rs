@@ -30,14 +30,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     // Bind before the database is created or a secret generated and
     // printed: a busy port must fail the start having changed nothing.
     let socket = bind(&config, activated)?;
-    let store = Arc::new(
-        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?,
-    );
-    if config.generate_secret {
-        config.callback_auth.hmac_secrets =
-            vec![load_or_generate_secret(&config.generated_secret_path())?];
-    }
-    announce_auth(&config);
+    let store = open_store(&mut config)?;
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(App::new(&config, store, writer));
     let background = start_background(&config, &app)?;
@@ -47,43 +40,79 @@ pub fn run(mut config: Config) -> Result<(), String> {
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
     let stop = stop_signal()?;
+    announce(&config, &server, &notifier);
+    let watchdog = start_watchdog(&notifier)?;
+    let _ = stop.recv();
+    log::info!("signal received, stopping");
+    let running = Running {
+        server,
+        app,
+        background,
+        watchdog,
+        writer_thread,
+    };
+    running.stop(config.io_timeout, &notifier);
+    Ok(())
+}
+
+/// The store, and the generated callback secret when one is needed.
+fn open_store(config: &mut Config) -> Result<Arc<Store>, String> {
+    let store =
+        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?;
+    if config.generate_secret {
+        config.callback_auth.hmac_secrets =
+            vec![load_or_generate_secret(&config.generated_secret_path())?];
+    }
+    announce_auth(config);
+    Ok(Arc::new(store))
+}
+
+/// Once per start, on stdout (the journal under systemd): the address
+/// first, so scripts take the third word; then READY=1 for systemd.
+fn announce(config: &Config, server: &tiny_http::Server, notifier: &systemd::Notifier) {
     let addr = server.server_addr();
     let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    // Once per start, on stdout (the journal under systemd): the address
-    // first, so scripts take the third word.
     println!(
         "listening on {addr} ({scheme}, database {})",
         config.db_path.display()
     );
     let _ = std::io::stdout().flush();
     notifier.notify(&format!("READY=1\nSTATUS=listening on {addr}"));
-    let watchdog = start_watchdog(&notifier)?;
-    let _ = stop.recv();
-    log::info!("signal received, stopping");
-    // Requests being answered finish; idle and half-read ones are closed
-    // (their clients retry: Sinch for ~23 h).
-    if !server.shutdown(config.io_timeout) {
-        log::warn!(
-            "connections still open after {:?}; stopping anyway",
-            config.io_timeout
-        );
+}
+
+/// What runs while the daemon serves, stopped in order by `stop`.
+struct Running {
+    server: Arc<tiny_http::Server>,
+    app: Arc<App>,
+    background: Vec<Periodic>,
+    watchdog: Option<Periodic>,
+    writer_thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Requests being answered finish (idle and half-read connections are
+    /// closed: their clients retry, Sinch for ~23 h), the jobs stop, the
+    /// writer commits what it holds, the file closes.
+    fn stop(self, grace: std::time::Duration, notifier: &systemd::Notifier) {
+        if !self.server.shutdown(grace) {
+            log::warn!("connections still open after {grace:?}; stopping anyway");
+        }
+        notifier.notify("STOPPING=1");
+        self.watchdog.into_iter().for_each(Periodic::stop);
+        log::info!("stopping: requests finished, committing");
+        if let Some(r) = &self.app.reconciler {
+            r.stopping.store(true, Ordering::Relaxed);
+        }
+        self.background.into_iter().for_each(Periodic::stop);
+        drop(self.server);
+        drop(self.app); // the last WriterHandle: the writer drains its queue and ends
+        let _ = self.writer_thread.join();
+        log::info!("stopped cleanly");
     }
-    notifier.notify("STOPPING=1");
-    watchdog.into_iter().for_each(Periodic::stop);
-    log::info!("stopping: requests finished, committing");
-    if let Some(r) = &app.reconciler {
-        r.stopping.store(true, Ordering::Relaxed);
-    }
-    background.into_iter().for_each(Periodic::stop);
-    drop(server);
-    drop(app); // the last WriterHandle: the writer drains its queue and ends
-    let _ = writer_thread.join();
-    log::info!("stopped cleanly");
-    Ok(())
 }
 
 /// Reconciliation (with Sinch credentials and a non-zero interval) and
