@@ -1,6 +1,6 @@
 //! Who may talk to us: callback authentication and the API bearer token.
 //!
-//! Callbacks: Sinch's SMS HMAC scheme (the default; FACTS.md section c),
+//! Callbacks: Sinch's SMS HMAC scheme (the default; docs/sinch.md#signatures),
 //! HTTP Basic, and the tutorial's scheme (opt-in only; Sinch never sends it).
 //! Several secrets may be configured at once so a secret can be rotated
 //! without losing callbacks; the index of the secret that matched is

@@ -1,6 +1,6 @@
 //! Sinch SMS callback payloads: typed, tolerant parsing by `"type"`. No I/O.
 //!
-//! See: ../shared/sinch/FACTS.md section a (fields) and b (statuses).
+//! See docs/sinch.md: #callbacks (fields) and #statuses-and-codes.
 //! Unknown fields and unknown enum values never make a callback fail; a known
 //! type with missing or malformed required fields is `ParseError::Invalid`
 //! (the caller quarantines it), an unknown type is `Callback::Unknown`.
@@ -93,7 +93,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The seven callback types of FACTS.md section a.
+/// The seven callback types (docs/sinch.md#callbacks).
 pub const KNOWN_TYPES: [&str; 7] = [
     "recipient_delivery_report_sms",
     "recipient_delivery_report_mms",
@@ -104,7 +104,7 @@ pub const KNOWN_TYPES: [&str; 7] = [
     "mo_media",
 ];
 
-/// The statuses Sinch documents; see FACTS.md section b.
+/// The statuses Sinch documents; see docs/sinch.md#statuses-and-codes.
 const FINAL: [&str; 8] = [
     "Delivered",
     "Failed",
@@ -117,8 +117,9 @@ const FINAL: [&str; 8] = [
 ];
 const INTERMEDIATE: [&str; 2] = ["Queued", "Dispatched"];
 
-/// What a Sinch-specific delivery code means (FACTS.md section b); other
-/// codes are SMPP or MMS codes from the operator.
+/// What a Sinch-specific delivery code means
+/// (docs/sinch.md#statuses-and-codes); other codes are SMPP or MMS codes
+/// from the operator.
 pub fn code_meaning(code: i64) -> &'static str {
     match code {
         0 => "OK",
@@ -234,7 +235,7 @@ fn parse_time(field: &str, value: &str) -> Result<Micros, ParseError> {
     })
 }
 
-/// Optional times never fail a callback (FACTS.md section f): a bad one is
+/// Optional times never fail a callback (docs/sinch.md#times): a bad one is
 /// dropped here and survives in the raw body.
 fn optional_time(value: Option<Value>) -> Option<Micros> {
     value
