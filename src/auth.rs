@@ -1,6 +1,6 @@
 //! Who may talk to us: callback authentication and the API bearer token.
 //!
-//! Callbacks: Sinch's SMS HMAC scheme (the default; FACTS.md section c),
+//! Callbacks: Sinch's SMS HMAC scheme (the default; docs/sinch.md#signatures),
 //! HTTP Basic, and the tutorial's scheme (opt-in only; Sinch never sends it).
 //! Several secrets may be configured at once so a secret can be rotated
 //! without losing callbacks; the index of the secret that matched is
@@ -51,8 +51,8 @@ impl fmt::Display for Secret {
 }
 
 /// How callbacks are authenticated. A request passes if any enabled method
-/// accepts it.
-#[derive(Debug, Clone, Default)]
+/// accepts it. Its `Debug` shows no key material.
+#[derive(Clone, Default)]
 pub struct CallbackAuth {
     /// Sinch HMAC secrets, newest first. Empty = HMAC off.
     pub hmac_secrets: Vec<Secret>,
@@ -64,6 +64,18 @@ pub struct CallbackAuth {
     pub max_age_secs: Option<u64>,
     /// Development only: accept everything.
     pub disabled: bool,
+}
+
+impl fmt::Debug for CallbackAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackAuth")
+            .field("hmac_secrets", &self.hmac_secrets.len())
+            .field("basic", &self.basic.is_some())
+            .field("legacy_keys", &self.legacy_keys.len())
+            .field("max_age_secs", &self.max_age_secs)
+            .field("disabled", &self.disabled)
+            .finish()
+    }
 }
 
 /// Which method (and which secret) let a callback in.
@@ -351,6 +363,26 @@ mod tests {
 
     /// Every shared vector gets the answer it names, at function level
     /// (header values verbatim, so the trailing-space vector is refused).
+    #[test]
+    fn debug_shows_no_key_material() {
+        let auth = CallbackAuth {
+            hmac_secrets: vec![Secret::new("hmac-secret")],
+            legacy_keys: vec![b"legacy-key".to_vec()],
+            basic: Some(Secret::new("user:pass")),
+            ..CallbackAuth::default()
+        };
+        let shown = format!("{auth:?}");
+        for leak in [
+            "hmac-secret",
+            "user:pass",
+            "108, 101",
+            "108,101",
+            "legacy-key",
+        ] {
+            assert!(!shown.contains(leak), "{shown}");
+        }
+    }
+
     #[test]
     fn shared_signature_vectors() {
         let all = vectors();

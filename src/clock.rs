@@ -1,16 +1,26 @@
 //! Time as sinch-dlr stores it: UTC microseconds since the Unix epoch (`i64`).
 //!
-//! Owns RFC 3339 parsing (what Sinch sends, see FACTS.md section f) and the one
-//! output format. Hand-written because the rules are small and fixed: `Z` or a
+//! Owns RFC 3339 parsing (what Sinch sends, see docs/sinch.md#times) and the
+//! one output format. The calendar, the fraction and the offset are jiff's;
+//! this module only fixes which spellings are accepted: `Z` or a
 //! `+hh:mm`/`+hhmm` offset, 0-9 fractional digits (truncated to microseconds),
 //! and no offset at all means UTC.
 
+use jiff::SignedDuration;
+use jiff::civil::DateTime;
+use jiff::fmt::temporal::Pieces;
+use jiff::tz::Offset;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Microseconds since 1970-01-01T00:00:00Z.
 pub type Micros = i64;
 
 const MICROS_PER_SEC: i64 = 1_000_000;
+
+const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
+
+/// 400 Gregorian years (146 097 days).
+const CYCLE_MICROS: i64 = 146_097 * 86_400 * MICROS_PER_SEC;
 
 /// Now, in UTC microseconds.
 pub fn now_micros() -> Micros {
@@ -28,45 +38,39 @@ pub fn now_secs() -> i64 {
 /// Parses `YYYY-MM-DDThh:mm:ss[.f{0,9}][Z|z|±hh:mm|±hhmm]`; a space may stand
 /// for the `T`. Returns `None` for anything else.
 pub fn parse_rfc3339(s: &str) -> Option<Micros> {
-    let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    if !has_rfc3339_shape(s.as_bytes()) {
         return None;
     }
-    if !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let (hour, min, sec) = (
-        digits(&b[11..13])?,
-        digits(&b[14..16])?,
-        digits(&b[17..19])?,
-    );
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
-    }
-    if hour > 23 || min > 59 || sec > 60 {
-        return None;
-    }
-    let (frac_micros, rest) = parse_fraction(&b[19..])?;
-    let offset_secs = parse_offset(rest)?;
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + min * 60 + sec.min(59) - offset_secs;
-    Some(secs * MICROS_PER_SEC + frac_micros)
+    let pieces = Pieces::parse(s).ok()?;
+    let local = pieces.date().to_datetime(pieces.time()?);
+    let offset = pieces.to_numeric_offset().unwrap_or(Offset::UTC);
+    // Civil arithmetic rather than jiff's Timestamp, whose range stops a day
+    // short of 9999-12-31 (it leaves room for any offset).
+    let since_epoch =
+        local.duration_since(EPOCH) - SignedDuration::from_secs(i64::from(offset.seconds()));
+    // Whole microseconds, rounded down: the fraction's 7th-9th digits are
+    // dropped, also before 1970.
+    i64::try_from(since_epoch.as_nanos().div_euclid(1000)).ok()
 }
 
 /// `2025-01-13T09:22:40.914Z`: milliseconds when exact, else microseconds.
 pub fn format_rfc3339(t: Micros) -> String {
-    let secs = t.div_euclid(MICROS_PER_SEC);
+    // The Gregorian calendar repeats every 400 years, so any `t` (jiff stops
+    // at years -9999 and 9999; a parsed time with an offset can pass them)
+    // is printed from its place in one cycle after 1970, plus whole cycles.
+    let (cycles, within) = (t.div_euclid(CYCLE_MICROS), t.rem_euclid(CYCLE_MICROS));
+    let at = EPOCH
+        .checked_add(SignedDuration::from_micros(within))
+        .expect("400 years after 1970 are within jiff's range");
     let micros = t.rem_euclid(MICROS_PER_SEC);
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
     let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        i64::from(at.year()) + 400 * cycles,
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
     );
     if micros % 1000 == 0 {
         format!("{base}.{:03}Z", micros / 1000)
@@ -75,83 +79,43 @@ pub fn format_rfc3339(t: Micros) -> String {
     }
 }
 
-fn digits(b: &[u8]) -> Option<i64> {
-    b.iter().try_fold(0i64, |acc, &c| {
-        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
-    })
-}
-
-/// Reads `.fffffffff` (optional) and returns microseconds plus what follows.
-fn parse_fraction(b: &[u8]) -> Option<(i64, &[u8])> {
-    let Some(rest) = b.strip_prefix(b".") else {
-        return Some((0, b));
+/// The one shape accepted. jiff's parser also reads other ISO 8601 forms
+/// (`,` fractions, `+hh` or seconds in offsets, six-digit years, `[zone]`
+/// annotations, a date alone); this keeps them out, and jiff checks the
+/// rest (real dates, hours, minutes, a leap second 60 read as 59).
+fn has_rfc3339_shape(s: &[u8]) -> bool {
+    let Some((stem, rest)) = s.split_first_chunk::<19>() else {
+        return false;
     };
-    let n = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    if n == 0 || n > 9 {
-        return None;
-    }
-    let mut micros = 0i64;
-    for i in 0..6 {
-        let d = rest
-            .get(i)
-            .filter(|_| i < n)
-            .map_or(0, |c| i64::from(c - b'0'));
-        micros = micros * 10 + d;
-    }
-    Some((micros, &rest[n..]))
-}
-
-/// Offset in seconds east of UTC; empty means UTC.
-fn parse_offset(b: &[u8]) -> Option<i64> {
-    match b {
-        [] | [b'Z'] | [b'z'] => Some(0),
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
-            let h = digits(&[*h1, *h2])?;
-            let m = digits(&[*m1, *m2])?;
-            if h > 23 || m > 59 {
-                return None;
+    let stem_ok = stem
+        .iter()
+        .zip(b"0000-00-00T00:00:00")
+        .all(|(&c, &want)| match want {
+            b'0' => c.is_ascii_digit(),
+            b'T' => matches!(c, b'T' | b't' | b' '),
+            _ => c == want,
+        });
+    let rest = match rest {
+        [b'.', fraction @ ..] => {
+            let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+            if !(1..=9).contains(&n) {
+                return false;
             }
-            let secs = h * 3600 + m * 60;
-            Some(if *sign == b'-' { -secs } else { secs })
+            &fraction[n..]
         }
-        _ => None,
-    }
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if is_leap(y) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-// Howard Hinnant's civil calendar algorithms (public domain).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+        _ => rest,
+    };
+    let offset_ok = match rest {
+        [] | [b'Z' | b'z'] => true,
+        // jiff reads offset hours up to 25; RFC 3339 stops at 23.
+        [b'+' | b'-', h1, h2, b':', m1, m2] | [b'+' | b'-', h1, h2, m1, m2] => {
+            matches!((h1, h2), (b'0' | b'1', b'0'..=b'9') | (b'2', b'0'..=b'3'))
+                && m1.is_ascii_digit()
+                && m2.is_ascii_digit()
+        }
+        _ => false,
+    };
+    stem_ok && offset_ok
 }
 
 #[cfg(test)]
@@ -205,13 +169,71 @@ mod tests {
         }
     }
 
+    /// Edges where jiff alone would answer differently: each input and the
+    /// exact string that comes back out (None: refused).
+    #[test]
+    fn edges_read_and_print_as_before() {
+        for (input, want) in [
+            (
+                "2024-06-06t08:17:19.5+01:30",
+                Some("2024-06-06T06:47:19.500Z"),
+            ),
+            ("2016-12-31T23:59:60.25Z", Some("2016-12-31T23:59:59.250Z")),
+            (
+                "2024-06-06T08:17:19-00:00",
+                Some("2024-06-06T08:17:19.000Z"),
+            ),
+            (
+                "2024-06-06T08:17:19+23:59",
+                Some("2024-06-05T08:18:19.000Z"),
+            ),
+            (
+                "9999-12-31T23:59:59.999999Z",
+                Some("9999-12-31T23:59:59.999999Z"),
+            ),
+            (
+                "9999-12-31T23:59:59-23:59",
+                Some("10000-01-01T23:58:59.000Z"),
+            ),
+            (
+                "0000-01-01T00:00:00+01:00",
+                Some("-001-12-31T23:00:00.000Z"),
+            ),
+            (
+                "1969-12-31T23:59:59.9999999Z",
+                Some("1969-12-31T23:59:59.999999Z"),
+            ),
+            (
+                "2024-06-06T08:17:19.000001Z",
+                Some("2024-06-06T08:17:19.000001Z"),
+            ),
+            ("2024-06-06T08:17:19+24:00", None),
+            ("2024-06-06T08:17:19+01:60", None),
+            ("2024-06-06T08:17:19+02", None),
+            ("2024-06-06T08:17:19+02:00:00", None),
+            ("2024-06-06T08:17:19,5Z", None),
+            ("2024-06-06T08:17:19Z[UTC]", None),
+            ("2024-06-06T08:17Z", None),
+            ("+002024-06-06T08:17:19Z", None),
+            ("20240606T081719Z", None),
+            ("2024-06-06T08:17:61Z", None),
+        ] {
+            let got = parse_rfc3339(input).map(format_rfc3339);
+            assert_eq!(got.as_deref(), want, "{input:?}");
+        }
+    }
+
     #[test]
     fn calendar_round_trips() {
-        for days in (-800_000..800_000).step_by(997) {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+        // Every 997th day from year 0000 to 9999, at a time with micros.
+        for days in (-719_528..2_932_896).step_by(997) {
+            let t = days * 86_400 * MICROS_PER_SEC + 45_296_789_012;
+            let text = format_rfc3339(t);
+            assert_eq!(parse_rfc3339(&text), Some(t), "{text}");
         }
         assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(format_rfc3339(i64::MAX), "294247-01-10T04:00:54.775807Z");
+        assert_eq!(format_rfc3339(i64::MIN), "-290308-12-21T19:59:05.224192Z");
     }
 }

@@ -159,9 +159,16 @@ pub fn backup(config: &Config, to: &Path) -> Result<(), String> {
     }
     let tmp = to.with_extension("partial");
     with_target(config, |t| {
+        use std::os::unix::fs::OpenOptionsExt;
         let mut body = t.call("GET", "/api/backup", None)?.stream()?;
-        let mut file =
-            std::fs::File::create(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        // Phone numbers and message bodies: readable by the owner only.
+        let _ = std::fs::remove_file(&tmp);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| format!("{}: {e}", tmp.display()))?;
         std::io::copy(&mut body, &mut file).map_err(|e| format!("{}: {e}", tmp.display()))?;
         file.sync_all().map_err(|e| e.to_string())
     })?;

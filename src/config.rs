@@ -139,7 +139,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "SINCH_DLR_TLS_KEY",
-        "PEM private key for SINCH_DLR_TLS_CERT (must not be world-readable)",
+        "PEM private key for SINCH_DLR_TLS_CERT (must not be writable by group or others)",
     ),
 ];
 
@@ -153,33 +153,74 @@ const SECRET_VARIABLES: &[&str] = &[
     "SINCH_API_TOKEN",
 ];
 
+/// Where a setting's value came from (`check-config` shows it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    /// A `.env` file, with the line.
+    EnvFile(PathBuf, usize),
+    Environment,
+    Flag,
+    /// A secret read from the file `NAME_FILE` names.
+    File(PathBuf),
+    /// A systemd credential in `$CREDENTIALS_DIRECTORY`.
+    Credential(PathBuf),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::EnvFile(path, line) => write!(f, ".env file ({}:{line})", path.display()),
+            Origin::Environment => f.write_str("environment"),
+            Origin::Flag => f.write_str("flag"),
+            Origin::File(path) => write!(f, "file ({})", path.display()),
+            Origin::Credential(path) => write!(f, "systemd credential ({})", path.display()),
+        }
+    }
+}
+
+/// Variables sinch-dlr reads (the rest of the environment is not its
+/// business).
+fn is_ours(name: &str) -> bool {
+    name.starts_with("SINCH_") || ["DATABASE_URL", "LOG_LEVEL", "RUST_LOG"].contains(&name)
+}
+
 /// Raw strings gathered from every source, before any checking.
 #[derive(Debug, Clone, Default)]
 pub struct Raw {
     /// name -> value; later sources overwrite earlier ones.
     pub values: BTreeMap<String, String>,
+    /// name -> where its value came from (absent: environment).
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl Raw {
-    /// `.env` lines, then the environment (which wins), then flags.
+    /// `.env` lines, then the environment (which wins), then flags. A
+    /// `.env` line that cannot be read exactly is an error (see dotenv.rs).
     pub fn gather(
         env_file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Raw, String> {
-        let mut values = BTreeMap::new();
+        let mut raw = Raw::default();
         if let Some(path) = env_file {
-            match std::fs::read_to_string(path) {
-                Ok(text) => values.extend(parse_dotenv(&text)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+            for e in crate::dotenv::read(path)? {
+                raw.origins
+                    .insert(e.key.clone(), Origin::EnvFile(path.to_path_buf(), e.line));
+                raw.values.insert(e.key, e.value);
             }
         }
-        values.extend(env);
-        Ok(Raw { values })
+        for (k, v) in env {
+            raw.origins.insert(k.clone(), Origin::Environment);
+            raw.values.insert(k, v);
+        }
+        Ok(raw)
     }
 
+    /// A value set by a flag.
     pub fn set(&mut self, name: &str, value: impl Into<String>) {
         self.values.insert(name.to_string(), value.into());
+        self.origins.insert(name.to_string(), Origin::Flag);
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -188,32 +229,18 @@ impl Raw {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
-}
 
-/// Parses `KEY=VALUE` lines: `#` comments, optional `export`, single or
-/// double quotes.
-pub fn parse_dotenv(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let line = line.strip_prefix("export ").unwrap_or(line);
-            let (k, v) = line.split_once('=')?;
-            Some((k.trim().to_string(), unquote(v.trim())))
-        })
-        .collect()
-}
-
-fn unquote(v: &str) -> String {
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return v[1..v.len() - 1].to_string();
+    /// Where `name`'s value came from; `Default` when it is unset.
+    pub fn origin(&self, name: &str) -> Origin {
+        match self.get(name) {
+            None => Origin::Default,
+            Some(_) => self
+                .origins
+                .get(name)
+                .cloned()
+                .unwrap_or(Origin::Environment),
         }
     }
-    // Unquoted: a ` #` starts a comment.
-    v.split(" #").next().unwrap_or("").trim_end().to_string()
 }
 
 /// Sinch REST API access (sending, reconciliation).
@@ -254,14 +281,29 @@ pub struct Config {
     /// Set when serving HTTPS.
     pub tls: Option<Tls>,
     pub sinch_limits: crate::send::Limits,
+    /// Accepted but worth fixing; logged at start, shown by check-config.
+    pub warnings: Vec<String>,
+    /// Where each variable that is set came from.
+    pub origins: BTreeMap<String, Origin>,
 }
 
 impl Config {
     /// Checks everything; on failure returns every problem found.
     pub fn from_raw(raw: &Raw) -> Result<Config, Vec<String>> {
         let mut problems = Vec::new();
-        let mut secret = |name: &str| match read_secret(raw, name) {
-            Ok(v) => v,
+        let mut warnings = Vec::new();
+        let mut origins: BTreeMap<String, Origin> = raw
+            .values
+            .keys()
+            .filter(|k| is_ours(k) && raw.get(k).is_some())
+            .map(|k| (k.clone(), raw.origin(k)))
+            .collect();
+        let mut secret = |name: &str| match read_secret(raw, name, &mut warnings) {
+            Ok(Some((value, origin))) => {
+                origins.insert(name.to_string(), origin);
+                Some(value)
+            }
+            Ok(None) => None,
             Err(e) => {
                 problems.push(e);
                 None
@@ -272,6 +314,15 @@ impl Config {
         let tutorial_secret = secret("SINCH_WEBHOOK_SECRET");
         let basic = secret("SINCH_DLR_CALLBACK_BASIC");
         let sinch_token = secret("SINCH_API_TOKEN");
+        if api_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < MIN_API_TOKEN_CHARS)
+        {
+            warnings.push(format!(
+                "SINCH_DLR_API_TOKEN is shorter than {MIN_API_TOKEN_CHARS} characters and easy \
+                 to guess; use a long random one (openssl rand -hex 32)"
+            ));
+        }
 
         let mut secrets: Vec<Secret> = callback_secrets
             .iter()
@@ -316,6 +367,9 @@ impl Config {
             ));
         }
         let db_path = db_path(raw, &mut problems);
+        warn_if_shared(&db_path, "the database", &mut warnings);
+        let generated = generated_secret_path(&db_path);
+        warn_if_shared(&generated, "the generated callback secret", &mut warnings);
         let max_body = number(raw, "SINCH_DLR_MAX_BODY", &mut problems)
             .unwrap_or(DEFAULT_MAX_BODY as u64) as usize;
         let workers = number(raw, "SINCH_DLR_WORKERS", &mut problems)
@@ -344,7 +398,7 @@ impl Config {
             problems.push("SINCH_DLR_IO_TIMEOUT must be more than 0".into());
         }
         let edge = edge_limits(raw, max_body, io_timeout, &mut problems);
-        let tls = tls_files(raw, &mut problems);
+        let tls = tls_files(raw, &mut problems, &mut warnings);
         let metrics_need_token = match raw.get("SINCH_DLR_METRICS_AUTH").unwrap_or("none") {
             "none" => false,
             "token" => true,
@@ -385,49 +439,126 @@ impl Config {
             edge,
             tls,
             sinch_limits,
+            warnings,
+            origins,
         })
     }
 
     /// Where a generated callback secret is kept: beside the database.
     pub fn generated_secret_path(&self) -> PathBuf {
-        let mut name = self.db_path.file_name().unwrap_or_default().to_os_string();
-        name.push(".secret");
-        self.db_path.with_file_name(name)
+        generated_secret_path(&self.db_path)
     }
 }
 
-/// A secret from `NAME`, `NAME_FILE`, or `$CREDENTIALS_DIRECTORY/NAME`.
-fn read_secret(raw: &Raw, name: &str) -> Result<Option<String>, String> {
-    debug_assert!(SECRET_VARIABLES.contains(&name));
-    if let Some(v) = raw.get(name) {
-        return Ok(Some(v.to_string()));
-    }
-    let path = match (
-        raw.get(&format!("{name}_FILE")),
-        raw.get("CREDENTIALS_DIRECTORY"),
-    ) {
-        (Some(p), _) => PathBuf::from(p),
-        (None, Some(dir)) if Path::new(dir).join(name).exists() => Path::new(dir).join(name),
-        _ => return Ok(None),
-    };
-    check_secret_file_mode(&path).map_err(|e| format!("{name}_FILE: {e}"))?;
-    std::fs::read_to_string(&path)
-        .map(|s| Some(s.trim_end_matches(['\n', '\r']).to_string()))
-        .map_err(|e| format!("{name}_FILE: {}: {e}", path.display()))
+fn generated_secret_path(db_path: &Path) -> PathBuf {
+    let mut name = db_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".secret");
+    db_path.with_file_name(name)
 }
 
-/// A secret file that anyone on the machine can read is refused.
-fn check_secret_file_mode(path: &Path) -> Result<(), String> {
+/// sinch-dlr creates its files 0600; one made by an older version (or by
+/// hand) may still be open to others: say so, it holds phone numbers and
+/// message bodies, or the callback secret.
+fn warn_if_shared(path: &Path, what: &str, warnings: &mut Vec<String>) {
     use std::os::unix::fs::PermissionsExt;
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if meta.permissions().mode() & 0o004 != 0 {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        warnings.push(format!(
+            "{} ({what}) is open to other users (mode {mode:04o}); run chmod 600 on it",
+            path.display()
+        ));
+    }
+}
+
+/// A secret from `NAME`, `NAME_FILE`, or `$CREDENTIALS_DIRECTORY/NAME`,
+/// with where it came from. Set in two of those places is an error: which
+/// one should win is not obvious, and the wrong one answers callbacks 401.
+fn read_secret(
+    raw: &Raw,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(String, Origin)>, String> {
+    debug_assert!(SECRET_VARIABLES.contains(&name));
+    let file_var = format!("{name}_FILE");
+    let credential = raw
+        .get("CREDENTIALS_DIRECTORY")
+        .map(|dir| Path::new(dir).join(name))
+        .filter(|p| p.exists());
+    let places: Vec<String> = [name, file_var.as_str()]
+        .into_iter()
+        .filter(|n| raw.get(n).is_some())
+        .map(str::to_string)
+        .chain(
+            credential
+                .iter()
+                .map(|c| format!("the systemd credential {}", c.display())),
+        )
+        .collect();
+    if places.len() > 1 {
         return Err(format!(
-            "{} is world-readable; run chmod o-r on it",
+            "{name} is set in more than one place ({}); keep only one",
+            places.join(" and ")
+        ));
+    }
+    if let Some(v) = raw.get(name) {
+        return Ok(Some((v.to_string(), raw.origin(name))));
+    }
+    let (path, label, origin) = match (raw.get(&file_var), credential) {
+        (Some(p), _) => (PathBuf::from(p), file_var, Origin::File(PathBuf::from(p))),
+        (None, Some(c)) => (
+            c.clone(),
+            format!("{name} (systemd credential)"),
+            Origin::Credential(c),
+        ),
+        (None, None) => return Ok(None),
+    };
+    check_secret_file_mode(&path, &label, warnings)?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("{label}: {}: {e}", path.display()))?;
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.trim().is_empty() {
+        // Empty would mean "no secret": a generated one, or no API token.
+        return Err(format!(
+            "{label}: {} is empty; write the secret into it",
+            path.display()
+        ));
+    }
+    Ok(Some((value.to_string(), origin)))
+}
+
+/// A secret file others can change is refused (they would choose the
+/// secret). One every user can read is accepted with a warning: Docker
+/// secrets are 0444 and Kubernetes mounts them 0644 by default, on
+/// read-only mounts where chmod is impossible.
+fn check_secret_file_mode(
+    path: &Path,
+    label: &str,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("{label}: {}: {e}", path.display()))?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(format!(
+            "{label}: {} is writable by group or others (mode {mode:04o}); run chmod go-w on it",
+            path.display()
+        ));
+    }
+    if mode & 0o004 != 0 {
+        warnings.push(format!(
+            "{label}: {} is readable by every user (mode {mode:04o}); fine in a container's \
+             secret mount, elsewhere run chmod o-r on it",
             path.display()
         ));
     }
     Ok(())
 }
+
+/// Below this many characters the API token draws a warning.
+pub const MIN_API_TOKEN_CHARS: usize = 16;
 
 fn auth_modes(raw: &Raw, basic_set: bool, problems: &mut Vec<String>) -> Vec<&'static str> {
     let Some(list) = raw.get("SINCH_DLR_CALLBACK_AUTH") else {
@@ -543,7 +674,7 @@ impl std::fmt::Debug for Tls {
 }
 
 /// Both TLS files or neither; read now so a bad path fails the start.
-fn tls_files(raw: &Raw, problems: &mut Vec<String>) -> Option<Tls> {
+fn tls_files(raw: &Raw, problems: &mut Vec<String>, warnings: &mut Vec<String>) -> Option<Tls> {
     let (cert, key) = match (raw.get("SINCH_DLR_TLS_CERT"), raw.get("SINCH_DLR_TLS_KEY")) {
         (None, None) => return None,
         (Some(c), Some(k)) => (c, k),
@@ -553,9 +684,10 @@ fn tls_files(raw: &Raw, problems: &mut Vec<String>) -> Option<Tls> {
         }
     };
     let cert = std::fs::read(cert).map_err(|e| format!("SINCH_DLR_TLS_CERT: {cert}: {e}"));
-    let key = check_secret_file_mode(Path::new(key))
-        .and_then(|()| std::fs::read_to_string(key).map_err(|e| format!("{key}: {e}")))
-        .map_err(|e| format!("SINCH_DLR_TLS_KEY: {e}"));
+    let key =
+        check_secret_file_mode(Path::new(key), "SINCH_DLR_TLS_KEY", warnings).and_then(|()| {
+            std::fs::read_to_string(key).map_err(|e| format!("SINCH_DLR_TLS_KEY: {key}: {e}"))
+        });
     match (cert, key) {
         (Ok(cert), Ok(key)) => Some(Tls {
             cert,
@@ -643,6 +775,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            ..Raw::default()
         }
     }
 
@@ -747,23 +880,30 @@ mod tests {
                 .expose(),
             "from-file"
         );
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let problems = Config::from_raw(&via_file).unwrap_err();
-        assert!(problems[0].contains("world-readable"), "{problems:?}");
-    }
-
-    #[test]
-    fn dotenv_lines() {
-        let parsed =
-            parse_dotenv("# c\nexport A=1\nB = \"two words\"\nC='x#y'\nD=v # note\n\nbad line\n");
-        assert_eq!(
-            parsed,
-            vec![
-                ("A".into(), "1".into()),
-                ("B".into(), "two words".into()),
-                ("C".into(), "x#y".into()),
-                ("D".into(), "v".into())
-            ]
+        // Docker and Kubernetes secret mounts: readable by all, accepted
+        // with a warning; writable by others: refused.
+        for mode in [0o444, 0o644] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let c = Config::from_raw(&via_file).unwrap();
+            assert_eq!(c.api_token.unwrap().expose(), "from-file");
+            assert!(c.warnings[0].contains("chmod o-r"), "{:?}", c.warnings);
+        }
+        for mode in [0o664, 0o646] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            let problems = Config::from_raw(&via_file).unwrap_err();
+            assert!(problems[0].contains("chmod go-w"), "{problems:?}");
+        }
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut both = via_file.clone();
+        both.values
+            .insert("SINCH_DLR_API_TOKEN".into(), "from-env".into());
+        let problems = Config::from_raw(&both).unwrap_err();
+        assert!(
+            problems[0].contains("SINCH_DLR_API_TOKEN_FILE"),
+            "{problems:?}"
         );
+        std::fs::write(&file, " \n").unwrap();
+        let problems = Config::from_raw(&via_file).unwrap_err();
+        assert!(problems[0].contains("is empty"), "{problems:?}");
     }
 }

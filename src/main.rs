@@ -45,6 +45,11 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&config.log_level);
+    if args.command == Command::Serve {
+        for w in &config.warnings {
+            log::warn!("{w}");
+        }
+    }
     let result = match &args.command {
         Command::Serve => server::run(config),
         Command::CheckConfig => {

@@ -23,7 +23,7 @@ pub const PASS_LIMIT: usize = 200;
 /// Pause between two requests to Sinch.
 const PACE: Duration = Duration::from_millis(50);
 /// Messages older than this are not asked about any more: Sinch expires a
-/// message after at most 3 days (FACTS.md section e).
+/// message after at most 3 days (docs/sinch.md#the-rest-api).
 const GIVE_UP_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub struct Reconciler {

@@ -1,4 +1,4 @@
-//! The Sinch SMS REST client (FACTS.md section e): send a batch, read one
+//! The Sinch SMS REST client (docs/sinch.md#the-rest-api): send a batch, read one
 //! recipient's delivery report. Base URL from configuration (tests point it
 //! at a local fake), explicit timeouts, bounded retries.
 //!

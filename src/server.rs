@@ -13,9 +13,9 @@ use std::time::Instant;
 
 use crate::app::App;
 use crate::auth::{self, Secret};
-use crate::background::Periodic;
 use crate::config::Config;
 use crate::http::{self, ApiError, BodyError, Headers, Reply};
+use crate::periodic::Periodic;
 use crate::retention;
 use crate::routes;
 use crate::store::Store;
@@ -27,60 +27,92 @@ pub fn run(mut config: Config) -> Result<(), String> {
     // First, before any file is opened: see systemd::listener_from_fd3.
     let activated = systemd::activated_listener()?;
     let notifier = systemd::Notifier::from_env();
-    let store = Arc::new(
-        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?,
-    );
-    if config.generate_secret {
-        config.callback_auth.hmac_secrets =
-            vec![load_or_generate_secret(&config.generated_secret_path())?];
-    }
-    announce_auth(&config);
+    // Bind before the database is created or a secret generated and
+    // printed: a busy port must fail the start having changed nothing.
+    let socket = bind(&config, activated)?;
+    let store = open_store(&mut config)?;
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(App::new(&config, store, writer));
     let background = start_background(&config, &app)?;
     let handler = request_handler(app.clone(), config.workers, config.max_body);
-    let server = Arc::new(listen(&config, activated, handler)?);
+    let server = Arc::new(listen(&config, socket, handler)?);
     let _ = app.edge.set(Arc::downgrade(&server));
     // The handler is in place before anyone can learn the address, so a
     // SIGTERM sent right after "listening on" is always a clean stop.
     let stop = stop_signal()?;
+    announce(&config, &server, &notifier);
+    let watchdog = start_watchdog(&notifier)?;
+    let _ = stop.recv();
+    log::info!("signal received, stopping");
+    let running = Running {
+        server,
+        app,
+        background,
+        watchdog,
+        writer_thread,
+    };
+    running.stop(config.io_timeout, &notifier);
+    Ok(())
+}
+
+/// The store, and the generated callback secret when one is needed.
+fn open_store(config: &mut Config) -> Result<Arc<Store>, String> {
+    let store =
+        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?;
+    if config.generate_secret {
+        config.callback_auth.hmac_secrets =
+            vec![load_or_generate_secret(&config.generated_secret_path())?];
+    }
+    announce_auth(config);
+    Ok(Arc::new(store))
+}
+
+/// Once per start, on stdout (the journal under systemd): the address
+/// first, so scripts take the third word; then READY=1 for systemd.
+fn announce(config: &Config, server: &tiny_http::Server, notifier: &systemd::Notifier) {
     let addr = server.server_addr();
     let scheme = if config.tls.is_some() {
         "https"
     } else {
         "http"
     };
-    // Once per start, on stdout (the journal under systemd): the address
-    // first, so scripts take the third word.
     println!(
         "listening on {addr} ({scheme}, database {})",
         config.db_path.display()
     );
     let _ = std::io::stdout().flush();
     notifier.notify(&format!("READY=1\nSTATUS=listening on {addr}"));
-    let watchdog = start_watchdog(&notifier)?;
-    let _ = stop.recv();
-    log::info!("signal received, stopping");
-    // Requests being answered finish; idle and half-read ones are closed
-    // (their clients retry: Sinch for ~23 h).
-    if !server.shutdown(config.io_timeout) {
-        log::warn!(
-            "connections still open after {:?}; stopping anyway",
-            config.io_timeout
-        );
+}
+
+/// What runs while the daemon serves, stopped in order by `stop`.
+struct Running {
+    server: Arc<tiny_http::Server>,
+    app: Arc<App>,
+    background: Vec<Periodic>,
+    watchdog: Option<Periodic>,
+    writer_thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Requests being answered finish (idle and half-read connections are
+    /// closed: their clients retry, Sinch for ~23 h), the jobs stop, the
+    /// writer commits what it holds, the file closes.
+    fn stop(self, grace: std::time::Duration, notifier: &systemd::Notifier) {
+        if !self.server.shutdown(grace) {
+            log::warn!("connections still open after {grace:?}; stopping anyway");
+        }
+        notifier.notify("STOPPING=1");
+        self.watchdog.into_iter().for_each(Periodic::stop);
+        log::info!("stopping: requests finished, committing");
+        if let Some(r) = &self.app.reconciler {
+            r.stopping.store(true, Ordering::Relaxed);
+        }
+        self.background.into_iter().for_each(Periodic::stop);
+        drop(self.server);
+        drop(self.app); // the last WriterHandle: the writer drains its queue and ends
+        let _ = self.writer_thread.join();
+        log::info!("stopped cleanly");
     }
-    notifier.notify("STOPPING=1");
-    watchdog.into_iter().for_each(Periodic::stop);
-    log::info!("stopping: requests finished, committing");
-    if let Some(r) = &app.reconciler {
-        r.stopping.store(true, Ordering::Relaxed);
-    }
-    background.into_iter().for_each(Periodic::stop);
-    drop(server);
-    drop(app); // the last WriterHandle: the writer drains its queue and ends
-    let _ = writer_thread.join();
-    log::info!("stopped cleanly");
-    Ok(())
 }
 
 /// Reconciliation (with Sinch credentials and a non-zero interval) and
@@ -120,23 +152,16 @@ fn start_background(config: &Config, app: &Arc<App>) -> Result<Vec<Periodic>, St
     Ok(jobs)
 }
 
-/// The listening socket (systemd's, or bound here) and the connection
-/// layer's limits: a request reaches `handler` only once read whole.
-fn listen(
+/// The listening socket: systemd's, or bound here (then `true`).
+fn bind(
     config: &Config,
     activated: Option<std::net::TcpListener>,
-    handler: Arc<dyn Fn(tiny_http::Request) + Send + Sync>,
-) -> Result<tiny_http::Server, String> {
+) -> Result<(std::net::TcpListener, bool), String> {
     use socket2::{Domain, Socket, Type};
-    let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
-    let serve = |listener: std::net::TcpListener| {
-        let handling = tiny_http::Handling::Inline(handler.clone());
-        tiny_http::Server::from_listener_with(listener, tls(config), config.edge.clone(), handling)
-    };
     if let Some(listener) = activated {
-        log::info!("using the listening socket passed by systemd");
-        return serve(listener).map_err(|e| format!("cannot use the socket systemd passed: {e}"));
+        return Ok((listener, false));
     }
+    let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
     let addr: std::net::SocketAddr = config
         .listen
         .parse()
@@ -145,7 +170,25 @@ fn listen(
     socket.set_reuse_address(true).map_err(fail)?;
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(1024).map_err(fail)?;
-    serve(socket.into()).map_err(|e| format!("cannot listen on {}: {e}", config.listen))
+    Ok((socket.into(), true))
+}
+
+/// The server on the socket `bind` gave, with the connection layer's
+/// limits: a request reaches `handler` only once read whole.
+fn listen(
+    config: &Config,
+    (listener, bound_here): (std::net::TcpListener, bool),
+    handler: Arc<dyn Fn(tiny_http::Request) + Send + Sync>,
+) -> Result<tiny_http::Server, String> {
+    let handling = tiny_http::Handling::Inline(handler);
+    if !bound_here {
+        log::info!("using the listening socket passed by systemd");
+    }
+    tiny_http::Server::from_listener_with(listener, tls(config), config.edge.clone(), handling)
+        .map_err(|e| match bound_here {
+            true => format!("cannot listen on {}: {e}", config.listen),
+            false => format!("cannot use the socket systemd passed: {e}"),
+        })
 }
 
 /// `WATCHDOG=1` every half `WatchdogSec`, from its own thread (a process

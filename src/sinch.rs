@@ -1,6 +1,6 @@
 //! Sinch SMS callback payloads: typed, tolerant parsing by `"type"`. No I/O.
 //!
-//! See: ../shared/sinch/FACTS.md section a (fields) and b (statuses).
+//! See docs/sinch.md: #callbacks (fields) and #statuses-and-codes.
 //! Unknown fields and unknown enum values never make a callback fail; a known
 //! type with missing or malformed required fields is `ParseError::Invalid`
 //! (the caller quarantines it), an unknown type is `Callback::Unknown`.
@@ -93,7 +93,7 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
-/// The seven callback types of FACTS.md section a.
+/// The seven callback types (docs/sinch.md#callbacks).
 pub const KNOWN_TYPES: [&str; 7] = [
     "recipient_delivery_report_sms",
     "recipient_delivery_report_mms",
@@ -104,10 +104,11 @@ pub const KNOWN_TYPES: [&str; 7] = [
     "mo_media",
 ];
 
-/// A delivery status (FACTS.md section b), in Sinch's spelling on the wire
-/// and on disk. Read case-insensitively (the Python SDK upper-cases them);
-/// a status Sinch does not document is kept as sent (`Other`) and counts as
-/// intermediate, so it can never hide a real final status.
+/// A delivery status (docs/sinch.md#statuses-and-codes), in Sinch's
+/// spelling on the wire and on disk. Read case-insensitively (the Python SDK
+/// upper-cases them); a status Sinch does not document is kept as sent
+/// (`Other`) and counts as intermediate, so it can never hide a real final
+/// status.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Status {
     Queued,
@@ -188,8 +189,9 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
-/// What a Sinch-specific delivery code means (FACTS.md section b); other
-/// codes are SMPP or MMS codes from the operator.
+/// What a Sinch-specific delivery code means
+/// (docs/sinch.md#statuses-and-codes); other codes are SMPP or MMS codes
+/// from the operator.
 pub fn code_meaning(code: i64) -> &'static str {
     match code {
         0 => "OK",
@@ -289,7 +291,7 @@ fn parse_time(field: &str, value: &str) -> Result<Micros, ParseError> {
     })
 }
 
-/// Optional times never fail a callback (FACTS.md section f): a bad one is
+/// Optional times never fail a callback (docs/sinch.md#times): a bad one is
 /// dropped here and survives in the raw body.
 fn optional_time(value: Option<Value>) -> Option<Micros> {
     value

@@ -3,6 +3,7 @@
 //! are in commands.rs.)
 
 use std::io::Read;
+use std::time::Duration;
 
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
 use crate::cli::SignArgs;
@@ -76,8 +77,230 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// `check-config`: every setting, its effective value (a secret only as
+/// `[set]`) and where it came from, then any warnings.
 pub fn check_config(config: &Config) {
-    println!("{config:#?}");
+    let mut rows = vec![["setting".to_string(), "value".into(), "from".into()]];
+    rows.extend(settings(config));
+    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+    let (w0, w1) = (width(0), width(1));
+    for [name, value, from] in &rows {
+        println!("{name:<w0$}  {value:<w1$}  {from}");
+    }
+    for w in &config.warnings {
+        println!("warning: {w}");
+    }
+}
+
+/// (name, effective value, origin) of every setting.
+fn settings(c: &Config) -> Vec<[String; 3]> {
+    // The first of `names` that is set says where the value came from.
+    let from = |names: &[&str]| {
+        names
+            .iter()
+            .enumerate()
+            .find_map(|(i, n)| {
+                let origin = c.origins.get(*n)?;
+                Some(match i {
+                    0 => origin.to_string(),
+                    _ => format!("{origin}, as {n}"),
+                })
+            })
+            .unwrap_or_else(|| "default".into())
+    };
+    let is_set = |name: &str| c.origins.contains_key(name);
+    let secret = |name: &str, unset: &str| match is_set(name) {
+        true => "[set]".to_string(),
+        false => unset.to_string(),
+    };
+    let secs = |d: Duration| format!("{} s", d.as_secs_f64());
+    let a = &c.callback_auth;
+    let reconcile_interval = match (&c.sinch, c.reconcile_interval.is_zero()) {
+        (None, _) => "off (no Sinch API credentials)".to_string(),
+        (Some(_), true) => "off".to_string(),
+        (Some(_), false) => secs(c.reconcile_interval),
+    };
+    let (callback_secrets, secrets_from) = if c.generate_secret {
+        let path = c.generated_secret_path();
+        let value = match path.exists() {
+            true => format!("[set] (generated, kept in {})", path.display()),
+            false => format!("none yet: serve generates one into {}", path.display()),
+        };
+        (value, "generated".to_string())
+    } else {
+        let unset = if a.disabled {
+            "unset"
+        } else {
+            "unset (HMAC off)"
+        };
+        (
+            secret("SINCH_DLR_CALLBACK_SECRETS", unset),
+            from(&["SINCH_DLR_CALLBACK_SECRETS"]),
+        )
+    };
+    let row = |name: &str, value: String, from: String| [name.to_string(), value, from];
+    let plain = |name: &str, value: String| row(name, value, from(&[name]));
+    vec![
+        plain("SINCH_DLR_LISTEN", c.listen.clone()),
+        row(
+            "SINCH_DLR_DB",
+            c.db_path.display().to_string(),
+            from(&["SINCH_DLR_DB", "DATABASE_URL"]),
+        ),
+        plain(
+            "SINCH_DLR_API_TOKEN",
+            secret("SINCH_DLR_API_TOKEN", "unset (/api/* answers 403)"),
+        ),
+        plain("SINCH_DLR_CALLBACK_AUTH", auth_methods(c)),
+        row("SINCH_DLR_CALLBACK_SECRETS", callback_secrets, secrets_from),
+        plain(
+            "SINCH_WEBHOOK_SECRET",
+            secret("SINCH_WEBHOOK_SECRET", "unset"),
+        ),
+        plain(
+            "SINCH_DLR_CALLBACK_BASIC",
+            secret("SINCH_DLR_CALLBACK_BASIC", "unset"),
+        ),
+        plain(
+            "SINCH_DLR_CALLBACK_MAX_AGE",
+            a.max_age_secs.map_or("off".into(), |s| format!("{s} s")),
+        ),
+        plain("SINCH_DLR_MAX_BODY", format!("{} bytes", c.max_body)),
+        plain("SINCH_DLR_WORKERS", c.workers.to_string()),
+        plain("SINCH_DLR_IO_TIMEOUT", secs(c.io_timeout)),
+        plain(
+            "SINCH_DLR_MAX_CONNECTIONS",
+            c.edge.max_connections.to_string(),
+        ),
+        plain(
+            "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT",
+            match c.edge.max_connections_per_client {
+                0 => "no limit".into(),
+                n => n.to_string(),
+            },
+        ),
+        plain("SINCH_DLR_HEAD_TIMEOUT", secs(c.edge.head_timeout)),
+        plain("SINCH_DLR_BODY_TIMEOUT", secs(c.edge.body_timeout)),
+        plain("SINCH_DLR_IDLE_TIMEOUT", secs(c.edge.idle_timeout)),
+        plain("SINCH_DLR_MAX_URL", format!("{} bytes", c.edge.max_url)),
+        plain(
+            "SINCH_DLR_MAX_HEADER_LINE",
+            format!("{} bytes", c.edge.max_header_line),
+        ),
+        plain("SINCH_DLR_MAX_HEAD", format!("{} bytes", c.edge.max_head)),
+        plain("SINCH_DLR_MAX_HEADERS", c.edge.max_headers.to_string()),
+        plain(
+            "SINCH_DLR_TLS_CERT",
+            c.tls.as_ref().map_or("unset (plain HTTP)".into(), |t| {
+                format!("HTTPS ({} bytes of PEM)", t.cert.len())
+            }),
+        ),
+        plain("SINCH_DLR_TLS_KEY", secret("SINCH_DLR_TLS_KEY", "unset")),
+        plain(
+            "SINCH_SERVICE_PLAN_ID",
+            c.sinch
+                .as_ref()
+                .map_or("unset".into(), |s| s.service_plan_id.clone()),
+        ),
+        plain("SINCH_API_TOKEN", secret("SINCH_API_TOKEN", "unset")),
+        plain("SINCH_REGION", region(c)),
+        plain(
+            "SINCH_API_BASE_URL",
+            c.sinch
+                .as_ref()
+                .map_or("unused (no Sinch API credentials)".into(), |s| {
+                    without_userinfo(&s.base_url)
+                }),
+        ),
+        plain("SINCH_API_TIMEOUT", secs(c.sinch_limits.request_timeout)),
+        plain("SINCH_API_RETRY_FOR", secs(c.sinch_limits.retry_for)),
+        plain(
+            "SINCH_DLR_PUBLIC_URL",
+            c.public_url
+                .as_deref()
+                .map_or("unset".into(), without_userinfo),
+        ),
+        plain("SINCH_DLR_RECONCILE_AFTER", secs(c.reconcile_after)),
+        plain("SINCH_DLR_RECONCILE_INTERVAL", reconcile_interval),
+        plain(
+            "SINCH_DLR_STALE_AFTER",
+            format!("{} h", c.stale_after.as_secs_f64() / 3600.0),
+        ),
+        plain(
+            "SINCH_DLR_RETENTION_DAYS",
+            c.retention.map_or("keep forever".into(), |d| {
+                format!("{} days", d.as_secs_f64() / 86_400.0)
+            }),
+        ),
+        plain(
+            "SINCH_DLR_PRUNE_INTERVAL",
+            match c.retention {
+                Some(_) => secs(c.prune_interval),
+                None => "off (no retention)".into(),
+            },
+        ),
+        plain(
+            "SINCH_DLR_METRICS_AUTH",
+            match c.metrics_need_token {
+                true => "token".into(),
+                false => "none".into(),
+            },
+        ),
+        row(
+            "LOG_LEVEL",
+            c.log_level.clone(),
+            from(&["LOG_LEVEL", "RUST_LOG"]),
+        ),
+    ]
+}
+
+/// The callback methods in force, with how many secrets each has.
+fn auth_methods(c: &Config) -> String {
+    let a = &c.callback_auth;
+    if a.disabled {
+        return "none (anyone can post callbacks)".into();
+    }
+    let mut methods = Vec::new();
+    match (c.generate_secret, a.hmac_secrets.len()) {
+        (true, _) => methods.push("hmac (generated secret)".to_string()),
+        (false, 0) => {}
+        (false, n) => methods.push(format!("hmac ({n} secret(s))")),
+    }
+    if a.basic.is_some() {
+        methods.push("basic".into());
+    }
+    if !a.legacy_keys.is_empty() {
+        methods.push(format!("legacy ({} key(s))", a.legacy_keys.len()));
+    }
+    methods.join(", ")
+}
+
+/// The Sinch region in use, read back from the base URL it chose.
+fn region(c: &Config) -> String {
+    let Some(api) = &c.sinch else {
+        return "unused (no Sinch API credentials)".into();
+    };
+    if c.origins.contains_key("SINCH_API_BASE_URL") {
+        return "unused (SINCH_API_BASE_URL is set)".into();
+    }
+    api.base_url
+        .trim_start_matches("https://")
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A URL with any `user:password@` replaced by `[set]@`.
+fn without_userinfo(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..host_end].rfind('@') {
+        Some(at) => format!("{scheme}://[set]@{}", &rest[at + 1..]),
+        None => url.to_string(),
+    }
 }
 
 /// Opens the file (the daemon must be stopped) and checks every index.

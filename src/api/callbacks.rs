@@ -2,7 +2,7 @@
 //! `type`, hand to the writer, answer after the commit.
 //!
 //! Sinch drops a callback for good on any 4xx and retries 5xx/429 for about
-//! 23 h (FACTS.md section d), so the answers are chosen with care: 401 only
+//! 23 h (docs/sinch.md#retries), so the answers are chosen with care: 401 only
 //! when authentication fails, 400 only for bodies no version of this daemon
 //! could use (not JSON, not an object; kept in quarantine anyway), and 503
 //! whenever storing failed. Anything authenticated is stored somewhere.

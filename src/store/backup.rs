@@ -20,6 +20,7 @@ pub fn backup(src: &ReadTransaction, to: &Path) -> Result<(), StoreError> {
     }
     let tmp = to.with_extension("partial");
     let _ = std::fs::remove_file(&tmp);
+    super::create_private(&tmp)?; // a copy of the data: 0600 like the original
     let db = Database::create(&tmp)?;
     let dst = db.begin_write()?;
     copy_all(src, &dst)?;

@@ -64,6 +64,8 @@ pub enum StoreError {
     Closed,
     /// A backup could not be written.
     Backup(String),
+    /// Another process has the file open (redb's lock).
+    Locked(PathBuf),
 }
 
 impl fmt::Display for StoreError {
@@ -78,6 +80,11 @@ impl fmt::Display for StoreError {
             ),
             StoreError::Closed => f.write_str("database is closed"),
             StoreError::Backup(e) => write!(f, "backup: {e}"),
+            StoreError::Locked(path) => write!(
+                f,
+                "another process (another sinch-dlr?) holds {}; a redb file has one user at a time",
+                path.display()
+            ),
         }
     }
 }
@@ -324,11 +331,34 @@ impl Store {
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 fn open_database(path: &Path) -> Result<Database, StoreError> {
+    create_private(path)?;
     let db = Database::builder()
         .set_cache_size(CACHE_BYTES)
-        .create(path)?;
+        .create(path)
+        .map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.to_path_buf()),
+            e => e.into(),
+        })?;
     migrate::run(&db)?;
     Ok(db)
+}
+
+/// Creates the file empty with mode 0600 unless it exists (redb starts a
+/// database in an empty file): it holds phone numbers and message bodies,
+/// and redb would create it readable by every user (0644 under the usual
+/// umask). An existing file keeps its mode.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(redb::StorageError::from(e).into()),
+    }
 }
 
 #[cfg(test)]

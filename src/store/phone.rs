@@ -1,7 +1,8 @@
 //! The one rule for matching phone numbers: by their digits.
 //!
-//! Sinch strips the `+` (FACTS.md section a: callbacks carry `15551230001`),
-//! applications usually send `+15551230001`, people type `+1 555-123-0001`.
+//! Sinch strips the `+` (docs/sinch.md#phone-numbers: callbacks carry
+//! `15551230001`), applications usually send `+15551230001`, people type
+//! `+1 555-123-0001`.
 //! All three are one recipient. The form the application sent is kept for
 //! display; the digits are the key.
 //!

@@ -63,7 +63,7 @@ impl Tx<'_> {
 
     /// A batch-level report is kept once (Sinch retries resend the same
     /// bytes); listed recipients each get a status update at receive time,
-    /// since the report carries no timestamp (FACTS.md section a).
+    /// since the report carries no timestamp (docs/sinch.md#batch-reports).
     fn batch_report(
         &mut self,
         b: &BatchReport,

@@ -317,6 +317,11 @@ fn huge_heads_are_refused_early() {
         "A: b\r\n".repeat(100_000)
     );
     assert_eq!(statuses(d.addr, many_headers.as_bytes()), vec![431]);
+    // Empty lines before a request are tolerated, but not without end.
+    assert_eq!(
+        statuses(d.addr, "\r\n".repeat(1 << 20).as_bytes()),
+        vec![400]
+    );
     let long_url = format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(8 << 20));
     assert_eq!(statuses(d.addr, long_url.as_bytes()), vec![414]);
 }

@@ -122,7 +122,7 @@ fn dotenv_and_tutorial_names_are_read() {
         !text.contains(SECRET) && !text.contains(TOKEN),
         "secrets redacted: {text}"
     );
-    assert!(text.contains("[redacted]"));
+    assert!(text.contains("[set]"));
 }
 
 #[test]

@@ -112,52 +112,16 @@ fn run(o: &Options) -> Result<bool, String> {
         return store::run(dir.path(), n, o.group).map(|()| true);
     }
     let plan = Plan::new(o.messages, o.connections);
-    let mut noop_rps = None;
-    if o.baseline {
-        let mut server = Server::spawn(&bench_exe()?, &["--serve-noop"], dir.path(), &[])?;
-        let m = load::run(server.addr, plan.callbacks_many.clone());
-        noop_rps = Some(m.rps());
-        report(
-            "baseline_noop_tiny_http",
-            o.connections,
-            &m,
-            server.take_usage(),
-        );
-        server.stop();
-    }
+    let noop_rps = if o.baseline {
+        Some(run_noop(&plan, o.connections, dir.path())?)
+    } else {
+        None
+    };
     if o.preload > 0 {
         preload(&dir.path().join("dlr.redb"), o.preload)?;
     }
-    let started = Instant::now();
-    let mut server = Server::spawn(
-        &daemon_exe()?,
-        &["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"],
-        dir.path(),
-        &[
-            ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-            ("SINCH_DLR_API_TOKEN", TOKEN),
-            ("LOG_LEVEL", &o.log_level),
-        ],
-    )?;
-    wait_ready(server.addr)?;
-    println!(
-        "{}",
-        json!({"phase": "startup", "preloaded_messages": o.preload, "ready_ms": started.elapsed().as_millis()})
-    );
-    server.take_usage();
-
-    let m = load::run(server.addr, plan.registrations.clone());
-    report("register", o.connections, &m, server.take_usage());
-    let m = load::run(server.addr, vec![plan.callbacks_one.clone()]);
-    report("callbacks_1_connection", 1, &m, server.take_usage());
-    let queries = o.queries.then(|| QueryLoad::start(server.addr, o.messages));
-    let m = load::run(server.addr, plan.callbacks_many.clone());
-    let rps = m.rps();
-    report("callbacks", o.connections, &m, server.take_usage());
-    if let Some(q) = queries {
-        let qm = q.stop();
-        report("queries_during_callbacks", 1, &qm, Usage::default());
-    }
+    let mut server = start_daemon(o, dir.path())?;
+    let rps = run_phases(o, &plan, &mut server);
     if let Some(base) = noop_rps {
         println!(
             "{}",
@@ -177,6 +141,59 @@ fn run(o: &Options) -> Result<bool, String> {
         std::mem::forget(dir);
     }
     Ok(ok)
+}
+
+/// The same callback load against a no-op tiny_http server; its rps.
+fn run_noop(plan: &Plan, connections: usize, dir: &Path) -> Result<f64, String> {
+    let mut server = Server::spawn(&bench_exe()?, &["--serve-noop"], dir, &[])?;
+    let m = load::run(server.addr, plan.callbacks_many.clone());
+    report(
+        "baseline_noop_tiny_http",
+        connections,
+        &m,
+        server.take_usage(),
+    );
+    server.stop();
+    Ok(m.rps())
+}
+
+/// The daemon on a fresh port in `dir`, ready.
+fn start_daemon(o: &Options, dir: &Path) -> Result<Server, String> {
+    let started = Instant::now();
+    let mut server = Server::spawn(
+        &daemon_exe()?,
+        &["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"],
+        dir,
+        &[
+            ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+            ("SINCH_DLR_API_TOKEN", TOKEN),
+            ("LOG_LEVEL", &o.log_level),
+        ],
+    )?;
+    wait_ready(server.addr)?;
+    println!(
+        "{}",
+        json!({"phase": "startup", "preloaded_messages": o.preload, "ready_ms": started.elapsed().as_millis()})
+    );
+    server.take_usage();
+    Ok(server)
+}
+
+/// Registration, one-connection and many-connection callbacks (with
+/// queries alongside when asked); the many-connection rps.
+fn run_phases(o: &Options, plan: &Plan, server: &mut Server) -> f64 {
+    let m = load::run(server.addr, plan.registrations.clone());
+    report("register", o.connections, &m, server.take_usage());
+    let m = load::run(server.addr, vec![plan.callbacks_one.clone()]);
+    report("callbacks_1_connection", 1, &m, server.take_usage());
+    let queries = o.queries.then(|| QueryLoad::start(server.addr, o.messages));
+    let m = load::run(server.addr, plan.callbacks_many.clone());
+    report("callbacks", o.connections, &m, server.take_usage());
+    if let Some(q) = queries {
+        let qm = q.stop();
+        report("queries_during_callbacks", 1, &qm, Usage::default());
+    }
+    m.rps()
 }
 
 /// A scratch directory, removed on drop.

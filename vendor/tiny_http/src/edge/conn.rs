@@ -159,6 +159,11 @@ impl Conn<'_> {
     fn read_head(&mut self) -> Result<Head, Stop> {
         self.inbox.drain(..self.pos);
         self.pos = 0;
+        // A large head or body earlier does not keep its buffer for the
+        // connection's life.
+        if self.inbox.capacity() > 16 * 1024 && self.inbox.len() <= 4096 {
+            self.inbox.shrink_to(4096);
+        }
         let mut scanner = HeadScanner::default();
         let mut deadline = Instant::now() + self.limits.idle_timeout;
         let mut started = false;

@@ -42,6 +42,10 @@ pub struct Head {
     pub last: bool,
 }
 
+/// Empty lines tolerated before a request line (RFC 9112 asks for at
+/// least one).
+const MAX_LEADING_EMPTY_LINES: usize = 16;
+
 /// Finds the end of a head in bytes that arrive piece by piece, checking
 /// the size limits as it goes, so a head that never ends costs at most
 /// `max_head` bytes.
@@ -70,8 +74,12 @@ impl HeadScanner {
             self.scanned = newline + 1;
             self.check_line(line.len(), limits)?;
             if empty && self.lines == 0 {
-                // RFC 9112 2.2: empty lines before the request line are ignored.
+                // RFC 9112 2.2: empty lines before the request line are
+                // ignored, but not without end (they would pile up unread).
                 self.start = self.scanned;
+                if self.start > MAX_LEADING_EMPTY_LINES * 2 {
+                    return Err(refuse(400, "too many empty lines before the request"));
+                }
             } else if empty {
                 return Ok(Some((self.start, self.scanned)));
             } else {
@@ -369,6 +377,12 @@ mod tests {
         assert_eq!(scan(long_line.as_bytes()).unwrap_err().status, 431);
         let many = format!("GET / HTTP/1.1\r\n{}", "A: b\r\n".repeat(101));
         assert_eq!(scan(many.as_bytes()).unwrap_err().status, 431);
+    }
+
+    #[test]
+    fn endless_empty_lines_are_refused() {
+        assert!(scan(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n").unwrap().is_some());
+        assert_eq!(scan("\r\n".repeat(100).as_bytes()).unwrap_err().status, 400);
     }
 
     #[test]
