@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::clock::{Micros, now_micros};
 use crate::send::{SinchClient, SinchError};
-use crate::sinch::{Status, parse_recipient_report};
+use crate::sinch::{RecipientReport, Status, parse_recipient_report};
 use crate::store::{CallbackResult, Pending, PendingKey, Reconciled, Store};
 use crate::writer::WriterHandle;
 
@@ -166,28 +166,34 @@ impl Reconciler {
                 return true;
             }
         };
-        let (status, code) = (parsed.status.clone(), parsed.code);
-        let write = Reconciled {
-            report: parsed,
-            raw: raw.into_bytes(),
-            received_at: now_micros(),
-        };
-        match writer.submit(write) {
-            Ok(CallbackResult::Stored) => {
-                report.updated.push(Updated {
-                    id: p.id,
-                    status,
-                    code,
-                });
-            }
-            Ok(_) => report.unchanged += 1,
-            Err(e) => {
-                report
-                    .errors
-                    .push(format!("message {}: not stored ({e:?})", p.id));
-                return false;
-            }
-        }
-        true
+        store(writer, p.id, parsed, raw, report)
     }
+}
+
+/// Stores what Sinch said about message `id` like a callback; false when
+/// the store is unavailable (the pass stops).
+fn store(
+    writer: &WriterHandle,
+    id: u64,
+    parsed: RecipientReport,
+    raw: String,
+    report: &mut PassReport,
+) -> bool {
+    let (status, code) = (parsed.status.clone(), parsed.code);
+    let write = Reconciled {
+        report: parsed,
+        raw: raw.into_bytes(),
+        received_at: now_micros(),
+    };
+    match writer.submit(write) {
+        Ok(CallbackResult::Stored) => report.updated.push(Updated { id, status, code }),
+        Ok(_) => report.unchanged += 1,
+        Err(e) => {
+            report
+                .errors
+                .push(format!("message {id}: not stored ({e:?})"));
+            return false;
+        }
+    }
+    true
 }
