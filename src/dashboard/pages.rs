@@ -374,10 +374,11 @@ pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError>
         .batch_reports
         .iter()
         .map(|r| {
+            let statuses = serde_json::to_string(&r.statuses).expect("views serialise");
             vec![
                 v(&r.received_at),
                 v(&r.kind),
-                format!("<pre>{}</pre>", esc(&r.statuses.to_string())),
+                format!("<pre>{}</pre>", esc(&statuses)),
             ]
         })
         .collect();

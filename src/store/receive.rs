@@ -75,13 +75,16 @@ impl Tx<'_> {
             return Ok(CallbackResult::Duplicate);
         }
         let id = self.next_id(NEXT_BATCH_REPORT_ID)?;
-        let statuses = serde_json::to_value(
-            b.statuses
-                .iter()
-                .map(|s| serde_json::json!({"status": s.status, "code": s.code, "count": s.count, "recipients": s.recipients}))
-                .collect::<Vec<_>>(),
-        )
-        .expect("plain JSON values");
+        let statuses = b
+            .statuses
+            .iter()
+            .map(|s| StatusCount {
+                status: s.status.clone(),
+                code: s.code,
+                count: s.count,
+                recipients: s.recipients.clone(),
+            })
+            .collect();
         let record = BatchReportRecord {
             v: RECORD_VERSION,
             id,

@@ -109,9 +109,19 @@ pub struct BatchReportRecord {
     pub kind: String,
     pub client_reference: Option<String>,
     pub total_message_count: Option<u64>,
-    pub statuses: Value,
+    pub statuses: Vec<StatusCount>,
     pub received_at: Micros,
     pub raw: String,
+}
+
+/// One line of a batch-level report: how many messages have this status
+/// (and code), and which recipients when the report lists them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: Status,
+    pub code: i64,
+    pub count: Option<u64>,
+    pub recipients: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

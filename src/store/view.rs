@@ -341,8 +341,7 @@ pub struct BatchReportView {
     pub kind: String,
     pub client_reference: Option<String>,
     pub total_message_count: Option<u64>,
-    /// `[{"status", "code", "count", "recipients"}]` as stored.
-    pub statuses: Value,
+    pub statuses: Vec<StatusCount>,
     pub received_at: String,
 }
 
@@ -466,6 +465,22 @@ mod tests {
             };
             assert_eq!(mine, cell, "{}", f.name());
         }
+    }
+
+    /// Batch report lines are stored as the JSON objects they always were.
+    #[test]
+    fn status_counts_keep_their_stored_shape() {
+        let line = StatusCount {
+            status: Status::Delivered,
+            code: 0,
+            count: Some(2),
+            recipients: None,
+        };
+        let old =
+            serde_json::json!({"status": "Delivered", "code": 0, "count": 2, "recipients": null});
+        assert_eq!(encode(&line), old.to_string().into_bytes());
+        let back: StatusCount = decode("batch_reports", old.to_string().as_bytes()).unwrap();
+        assert_eq!(back, line);
     }
 
     #[test]
