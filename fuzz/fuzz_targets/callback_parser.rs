@@ -3,14 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sinch_dlr::sinch::{Callback, ParseError, canonical_status, is_final, parse_callback};
+use sinch_dlr::sinch::{Callback, ParseError, Status, parse_callback};
 
 fuzz_target!(|data: &[u8]| {
     match parse_callback(data) {
         Ok(Callback::Recipient(r)) => {
             assert!(!r.batch_id.trim().is_empty());
-            assert_eq!(canonical_status(&r.status), r.status);
-            let _ = is_final(&r.status);
+            assert_eq!(Status::parse(r.status.as_str()), r.status);
+            let _ = r.status.is_final();
             let _ = sinch_dlr::store::phone::digits(&r.recipient);
         }
         Ok(_) => {}
