@@ -321,12 +321,16 @@ Times (T) are RFC 3339 (2025-03-02T10:15:00Z) or dates (2025-03-02).
 sign prints a curl command that posts BODY.json with correct Sinch signature
 headers (secret: --secret, else the configured or generated one).
 
-ENVIRONMENT (also read from .env; secrets also from NAME_FILE or a systemd
-credential NAME in $CREDENTIALS_DIRECTORY):
+ENVIRONMENT (also read from .env; secrets, marked *, also from NAME_FILE or a
+systemd credential NAME in $CREDENTIALS_DIRECTORY):
 ",
     );
-    for (name, help) in VARIABLES {
-        s.push_str(&format!("    {name:<30} {help}\n"));
+    for v in VARIABLES {
+        let default = v
+            .default
+            .map_or(String::new(), |d| format!(" (default {d})"));
+        let secret = if v.secret { " *" } else { "" };
+        s.push_str(&format!("    {:<30} {}{default}{secret}\n", v.name, v.help));
     }
     s.push_str("\nEXIT STATUS: 0 success or clean stop, 1 runtime failure, 2 usage or configuration error.\n");
     s

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
 use crate::cli::SignArgs;
 use crate::clock;
-use crate::config::Config;
+use crate::config::{Config, VARIABLES, Variable};
 use crate::store::Store;
 
 /// Prints a curl command that posts the body with Sinch's signature headers.
@@ -92,166 +92,152 @@ pub fn check_config(config: &Config) {
     }
 }
 
-/// (name, effective value, origin) of every setting.
+/// (name, effective value, origin) of every variable, in the list's order.
 fn settings(c: &Config) -> Vec<[String; 3]> {
-    // The first of `names` that is set says where the value came from.
-    let from = |names: &[&str]| {
-        names
-            .iter()
-            .enumerate()
-            .find_map(|(i, n)| {
-                let origin = c.origins.get(*n)?;
-                Some(match i {
-                    0 => origin.to_string(),
-                    _ => format!("{origin}, as {n}"),
-                })
+    VARIABLES
+        .iter()
+        .map(|v| {
+            let from = match (v.name, c.generate_secret) {
+                ("SINCH_DLR_CALLBACK_SECRETS", true) => "generated".to_string(),
+                _ => origin(c, v),
+            };
+            [v.name.to_string(), value(c, v.name), from]
+        })
+        .collect()
+}
+
+/// The first of the name and its aliases that is set says where the value
+/// came from.
+fn origin(c: &Config, v: &Variable) -> String {
+    std::iter::once(&v.name)
+        .chain(v.aliases)
+        .enumerate()
+        .find_map(|(i, n)| {
+            let origin = c.origins.get(*n)?;
+            Some(match i {
+                0 => origin.to_string(),
+                _ => format!("{origin}, as {n}"),
             })
-            .unwrap_or_else(|| "default".into())
-    };
-    let is_set = |name: &str| c.origins.contains_key(name);
-    let secret = |name: &str, unset: &str| match is_set(name) {
+        })
+        .unwrap_or_else(|| "default".into())
+}
+
+/// The effective value; a secret only as `[set]`. A listed variable
+/// without a row here fails check-config's test.
+fn value(c: &Config, name: &str) -> String {
+    callback_value(c, name)
+        .or_else(|| edge_value(c, name))
+        .or_else(|| sinch_value(c, name))
+        .or_else(|| upkeep_value(c, name))
+        .unwrap_or_else(|| panic!("check-config shows no value for {name}"))
+}
+
+fn secs(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// `[set]` when the secret `name` is set, else `unset`.
+fn secret(c: &Config, name: &str, unset: &str) -> String {
+    match c.origins.contains_key(name) {
         true => "[set]".to_string(),
         false => unset.to_string(),
-    };
-    let secs = |d: Duration| format!("{} s", d.as_secs_f64());
+    }
+}
+
+fn callback_value(c: &Config, name: &str) -> Option<String> {
     let a = &c.callback_auth;
-    let reconcile_interval = match (&c.sinch, c.reconcile_interval.is_zero()) {
-        (None, _) => "off (no Sinch API credentials)".to_string(),
-        (Some(_), true) => "off".to_string(),
-        (Some(_), false) => secs(c.reconcile_interval),
-    };
-    let (callback_secrets, secrets_from) = if c.generate_secret {
-        let path = c.generated_secret_path();
-        let value = match path.exists() {
-            true => format!("[set] (generated, kept in {})", path.display()),
-            false => format!("none yet: serve generates one into {}", path.display()),
-        };
-        (value, "generated".to_string())
-    } else {
-        let unset = if a.disabled {
-            "unset"
-        } else {
-            "unset (HMAC off)"
-        };
-        (
-            secret("SINCH_DLR_CALLBACK_SECRETS", unset),
-            from(&["SINCH_DLR_CALLBACK_SECRETS"]),
-        )
-    };
-    let row = |name: &str, value: String, from: String| [name.to_string(), value, from];
-    let plain = |name: &str, value: String| row(name, value, from(&[name]));
-    vec![
-        plain("SINCH_DLR_LISTEN", c.listen.clone()),
-        row(
-            "SINCH_DLR_DB",
-            c.db_path.display().to_string(),
-            from(&["SINCH_DLR_DB", "DATABASE_URL"]),
-        ),
-        plain(
-            "SINCH_DLR_API_TOKEN",
-            secret("SINCH_DLR_API_TOKEN", "unset (/api/* answers 403)"),
-        ),
-        plain("SINCH_DLR_CALLBACK_AUTH", auth_methods(c)),
-        row("SINCH_DLR_CALLBACK_SECRETS", callback_secrets, secrets_from),
-        plain(
-            "SINCH_WEBHOOK_SECRET",
-            secret("SINCH_WEBHOOK_SECRET", "unset"),
-        ),
-        plain(
-            "SINCH_DLR_CALLBACK_BASIC",
-            secret("SINCH_DLR_CALLBACK_BASIC", "unset"),
-        ),
-        plain(
-            "SINCH_DLR_CALLBACK_MAX_AGE",
-            a.max_age_secs.map_or("off".into(), |s| format!("{s} s")),
-        ),
-        plain("SINCH_DLR_MAX_BODY", format!("{} bytes", c.max_body)),
-        plain("SINCH_DLR_WORKERS", c.workers.to_string()),
-        plain("SINCH_DLR_IO_TIMEOUT", secs(c.io_timeout)),
-        plain(
-            "SINCH_DLR_MAX_CONNECTIONS",
-            c.edge.max_connections.to_string(),
-        ),
-        plain(
-            "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT",
-            match c.edge.max_connections_per_client {
-                0 => "no limit".into(),
-                n => n.to_string(),
-            },
-        ),
-        plain("SINCH_DLR_HEAD_TIMEOUT", secs(c.edge.head_timeout)),
-        plain("SINCH_DLR_BODY_TIMEOUT", secs(c.edge.body_timeout)),
-        plain("SINCH_DLR_IDLE_TIMEOUT", secs(c.edge.idle_timeout)),
-        plain("SINCH_DLR_MAX_URL", format!("{} bytes", c.edge.max_url)),
-        plain(
-            "SINCH_DLR_MAX_HEADER_LINE",
-            format!("{} bytes", c.edge.max_header_line),
-        ),
-        plain("SINCH_DLR_MAX_HEAD", format!("{} bytes", c.edge.max_head)),
-        plain("SINCH_DLR_MAX_HEADERS", c.edge.max_headers.to_string()),
-        plain(
-            "SINCH_DLR_TLS_CERT",
-            c.tls.as_ref().map_or("unset (plain HTTP)".into(), |t| {
-                format!("HTTPS ({} bytes of PEM)", t.cert.len())
-            }),
-        ),
-        plain("SINCH_DLR_TLS_KEY", secret("SINCH_DLR_TLS_KEY", "unset")),
-        plain(
-            "SINCH_SERVICE_PLAN_ID",
-            c.sinch
-                .as_ref()
-                .map_or("unset".into(), |s| s.service_plan_id.clone()),
-        ),
-        plain("SINCH_API_TOKEN", secret("SINCH_API_TOKEN", "unset")),
-        plain("SINCH_REGION", region(c)),
-        plain(
-            "SINCH_API_BASE_URL",
-            c.sinch
-                .as_ref()
-                .map_or("unused (no Sinch API credentials)".into(), |s| {
-                    without_userinfo(&s.base_url)
-                }),
-        ),
-        plain("SINCH_API_TIMEOUT", secs(c.sinch_limits.request_timeout)),
-        plain("SINCH_API_RETRY_FOR", secs(c.sinch_limits.retry_for)),
-        plain(
-            "SINCH_DLR_PUBLIC_URL",
-            c.public_url
-                .as_deref()
-                .map_or("unset".into(), without_userinfo),
-        ),
-        plain("SINCH_DLR_RECONCILE_AFTER", secs(c.reconcile_after)),
-        plain("SINCH_DLR_RECONCILE_INTERVAL", reconcile_interval),
-        plain(
-            "SINCH_DLR_STALE_AFTER",
-            format!("{} h", c.stale_after.as_secs_f64() / 3600.0),
-        ),
-        plain(
-            "SINCH_DLR_RETENTION_DAYS",
-            c.retention.map_or("keep forever".into(), |d| {
-                format!("{} days", d.as_secs_f64() / 86_400.0)
-            }),
-        ),
-        plain(
-            "SINCH_DLR_PRUNE_INTERVAL",
-            match c.retention {
-                Some(_) => secs(c.prune_interval),
-                None => "off (no retention)".into(),
-            },
-        ),
-        plain(
-            "SINCH_DLR_METRICS_AUTH",
-            match c.metrics_need_token {
-                true => "token".into(),
-                false => "none".into(),
-            },
-        ),
-        row(
-            "LOG_LEVEL",
-            c.log_level.clone(),
-            from(&["LOG_LEVEL", "RUST_LOG"]),
-        ),
-    ]
+    Some(match name {
+        "SINCH_DLR_API_TOKEN" => secret(c, name, "unset (/api/* answers 403)"),
+        "SINCH_DLR_CALLBACK_AUTH" => auth_methods(c),
+        "SINCH_DLR_CALLBACK_SECRETS" if c.generate_secret => {
+            let path = c.generated_secret_path();
+            match path.exists() {
+                true => format!("[set] (generated, kept in {})", path.display()),
+                false => format!("none yet: serve generates one into {}", path.display()),
+            }
+        }
+        "SINCH_DLR_CALLBACK_SECRETS" if a.disabled => secret(c, name, "unset"),
+        "SINCH_DLR_CALLBACK_SECRETS" => secret(c, name, "unset (HMAC off)"),
+        "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" => secret(c, name, "unset"),
+        "SINCH_DLR_CALLBACK_MAX_AGE" => a.max_age_secs.map_or("off".into(), |s| format!("{s} s")),
+        _ => return None,
+    })
+}
+
+fn edge_value(c: &Config, name: &str) -> Option<String> {
+    let e = &c.edge;
+    Some(match name {
+        "SINCH_DLR_LISTEN" => c.listen.clone(),
+        "SINCH_DLR_DB" => c.db_path.display().to_string(),
+        "SINCH_DLR_MAX_BODY" => format!("{} bytes", c.max_body),
+        "SINCH_DLR_WORKERS" => c.workers.to_string(),
+        "SINCH_DLR_IO_TIMEOUT" => secs(c.io_timeout),
+        "SINCH_DLR_MAX_CONNECTIONS" => e.max_connections.to_string(),
+        "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT" => match e.max_connections_per_client {
+            0 => "no limit".into(),
+            n => n.to_string(),
+        },
+        "SINCH_DLR_HEAD_TIMEOUT" => secs(e.head_timeout),
+        "SINCH_DLR_BODY_TIMEOUT" => secs(e.body_timeout),
+        "SINCH_DLR_IDLE_TIMEOUT" => secs(e.idle_timeout),
+        "SINCH_DLR_MAX_URL" => format!("{} bytes", e.max_url),
+        "SINCH_DLR_MAX_HEADER_LINE" => format!("{} bytes", e.max_header_line),
+        "SINCH_DLR_MAX_HEAD" => format!("{} bytes", e.max_head),
+        "SINCH_DLR_MAX_HEADERS" => e.max_headers.to_string(),
+        "SINCH_DLR_TLS_CERT" => c.tls.as_ref().map_or("unset (plain HTTP)".into(), |t| {
+            format!("HTTPS ({} bytes of PEM)", t.cert.len())
+        }),
+        "SINCH_DLR_TLS_KEY" => secret(c, name, "unset"),
+        "SINCH_DLR_METRICS_AUTH" => match c.metrics_need_token {
+            true => "token".into(),
+            false => "none".into(),
+        },
+        "LOG_LEVEL" => c.log_level.clone(),
+        _ => return None,
+    })
+}
+
+fn sinch_value(c: &Config, name: &str) -> Option<String> {
+    const NO_API: &str = "unused (no Sinch API credentials)";
+    Some(match name {
+        "SINCH_SERVICE_PLAN_ID" => c
+            .sinch
+            .as_ref()
+            .map_or("unset".into(), |s| s.service_plan_id.clone()),
+        "SINCH_API_TOKEN" => secret(c, name, "unset"),
+        "SINCH_REGION" => region(c),
+        "SINCH_API_BASE_URL" => c
+            .sinch
+            .as_ref()
+            .map_or(NO_API.into(), |s| without_userinfo(&s.base_url)),
+        "SINCH_API_TIMEOUT" => secs(c.sinch_limits.request_timeout),
+        "SINCH_API_RETRY_FOR" => secs(c.sinch_limits.retry_for),
+        "SINCH_DLR_PUBLIC_URL" => c
+            .public_url
+            .as_deref()
+            .map_or("unset".into(), without_userinfo),
+        "SINCH_DLR_RECONCILE_AFTER" => secs(c.reconcile_after),
+        "SINCH_DLR_RECONCILE_INTERVAL" => match (&c.sinch, c.reconcile_interval.is_zero()) {
+            (None, _) => "off (no Sinch API credentials)".to_string(),
+            (Some(_), true) => "off".to_string(),
+            (Some(_), false) => secs(c.reconcile_interval),
+        },
+        _ => return None,
+    })
+}
+
+fn upkeep_value(c: &Config, name: &str) -> Option<String> {
+    Some(match name {
+        "SINCH_DLR_STALE_AFTER" => format!("{} h", c.stale_after.as_secs_f64() / 3600.0),
+        "SINCH_DLR_RETENTION_DAYS" => c.retention.map_or("keep forever".into(), |d| {
+            format!("{} days", d.as_secs_f64() / 86_400.0)
+        }),
+        "SINCH_DLR_PRUNE_INTERVAL" => match c.retention {
+            Some(_) => secs(c.prune_interval),
+            None => "off (no retention)".into(),
+        },
+        _ => return None,
+    })
 }
 
 /// The callback methods in force, with how many secrets each has.

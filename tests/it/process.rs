@@ -131,7 +131,7 @@ fn help_documents_every_variable() {
     let out = binary(dir.path()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for (name, _) in sinch_dlr::config::VARIABLES {
+    for sinch_dlr::config::Variable { name, .. } in sinch_dlr::config::VARIABLES {
         assert!(text.contains(name), "{name} missing from --help");
     }
     for flag in ["--listen", "--db", "--insecure-no-auth"] {
