@@ -4,9 +4,9 @@
 
 use std::process::ExitCode;
 
-use sinch_dlr::cli::{self, Command};
+use sinch_dlr::cli::{self, Command, file, messages, sending, setup};
 use sinch_dlr::config::{Config, Raw};
-use sinch_dlr::{commands, server, tools};
+use sinch_dlr::server;
 
 /// mimalloc instead of the C library's allocator: the shipped static (musl)
 /// binary spent ~60 % more CPU per callback with musl's malloc, where the
@@ -53,22 +53,22 @@ fn main() -> ExitCode {
     let result = match &args.command {
         Command::Serve => server::run(config),
         Command::CheckConfig => {
-            tools::check_config(&config);
+            setup::check_config(&config);
             Ok(())
         }
-        Command::CheckDb => match tools::check_db(&config) {
+        Command::CheckDb => match file::check_db(&config) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
-        Command::Sign(s) => tools::sign(&config, s),
-        Command::Send(s) => commands::send(&config, s),
-        Command::Reconcile { batch } => commands::reconcile(&config, batch.as_deref()),
-        Command::Messages { query, format } => commands::messages(&config, query, format),
-        Command::Show { id, format } => commands::show(&config, id, format),
-        Command::Export { query, format } => commands::export(&config, query, format),
-        Command::Stats { since, format } => commands::stats(&config, since.as_deref(), format),
-        Command::Backup { to } => commands::backup(&config, to),
+        Command::Sign(s) => setup::sign(&config, s),
+        Command::Send(s) => sending::send(&config, s),
+        Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
+        Command::Messages { query, format } => messages::messages(&config, query, format),
+        Command::Show { id, format } => messages::show(&config, id, format),
+        Command::Export { query, format } => messages::export(&config, query, format),
+        Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),
+        Command::Backup { to } => file::backup(&config, to),
         Command::Help | Command::Version => unreachable!("handled above"),
     };
     match result {

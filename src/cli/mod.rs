@@ -1,5 +1,14 @@
 //! Command line: subcommands and flags -> `Command`; the usage text.
 //! Flags that mirror variables are applied on top of the environment.
+//! The commands, by purpose: reading messages (messages.rs), sending
+//! (sending.rs), operating the file (file.rs), setting up (setup.rs);
+//! target.rs is the client that reaches the daemon or the file.
+
+pub mod file;
+pub mod messages;
+pub mod sending;
+pub mod setup;
+pub mod target;
 
 use std::path::PathBuf;
 

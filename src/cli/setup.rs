@@ -1,15 +1,13 @@
-//! Operator commands that work on configuration or the file itself:
-//! `sign`, `check-config`, `check-db`. (Commands that go through the API
-//! are in commands.rs.)
+//! Setting up: `check-config` (every setting, where it came from) and
+//! `sign` (a signed test callback). They read the configuration only.
 
 use std::io::Read;
 use std::time::Duration;
 
+use super::SignArgs;
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
-use crate::cli::SignArgs;
 use crate::clock;
 use crate::config::{Config, VARIABLES, Variable};
-use crate::store::Store;
 
 /// Prints a curl command that posts the body with Sinch's signature headers.
 pub fn sign(config: &Config, args: &SignArgs) -> Result<(), String> {
@@ -287,20 +285,4 @@ fn without_userinfo(url: &str) -> String {
         Some(at) => format!("{scheme}://[set]@{}", &rest[at + 1..]),
         None => url.to_string(),
     }
-}
-
-/// Opens the file (the daemon must be stopped) and checks every index.
-pub fn check_db(config: &Config) -> Result<bool, String> {
-    let store =
-        Store::open(&config.db_path).map_err(|e| format!("{}: {e}", config.db_path.display()))?;
-    let problems = store.check().map_err(|e| e.to_string())?;
-    for p in &problems {
-        println!("{p}");
-    }
-    println!(
-        "{}: {} problem(s)",
-        config.db_path.display(),
-        problems.len()
-    );
-    Ok(problems.is_empty())
 }
