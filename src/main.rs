@@ -16,23 +16,16 @@ use sinch_dlr::server;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args = match cli::parse(std::env::args().skip(1)) {
+    let args = match cli::parse(std::env::args_os().skip(1)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("sinch-dlr: {e}");
             return ExitCode::from(2);
         }
     };
-    match args.command {
-        Command::Help => {
-            print!("{}", cli::usage());
-            return ExitCode::SUCCESS;
-        }
-        Command::Version => {
-            println!("sinch-dlr {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+    if let Some(text) = help_or_version(&args.command) {
+        print!("{text}");
+        return ExitCode::SUCCESS;
     }
     let config = match load_config(&args) {
         Ok(c) => c,
@@ -50,17 +43,38 @@ fn main() -> ExitCode {
             log::warn!("{w}");
         }
     }
-    let result = match &args.command {
+    match run(args.command, config) {
+        Ok(true) => ExitCode::SUCCESS,
+        // check-db found problems and listed them.
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            log::error!("{e}");
+            eprintln!("sinch-dlr: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// What `--help`, `COMMAND --help` and `--version` print; they need no
+/// configuration.
+fn help_or_version(command: &Command) -> Option<String> {
+    match command {
+        Command::Help(None) => Some(cli::usage()),
+        Command::Help(Some(name)) => cli::command_usage(name).or_else(|| Some(cli::usage())),
+        Command::Version => Some(format!("sinch-dlr {}\n", env!("CARGO_PKG_VERSION"))),
+        _ => None,
+    }
+}
+
+/// Runs one command; `Ok(false)`: it ran and found problems (exit 1).
+fn run(command: Command, config: Config) -> Result<bool, String> {
+    let done = match &command {
         Command::Serve => server::run(config),
         Command::CheckConfig => {
             setup::check_config(&config);
             Ok(())
         }
-        Command::CheckDb => match file::check_db(&config) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::from(1),
-            Err(e) => Err(e),
-        },
+        Command::CheckDb => return file::check_db(&config),
         Command::Sign(s) => setup::sign(&config, s),
         Command::Send(s) => sending::send(&config, s),
         Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
@@ -69,16 +83,9 @@ fn main() -> ExitCode {
         Command::Export { query, format } => messages::export(&config, query, format),
         Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),
         Command::Backup { to } => file::backup(&config, to),
-        Command::Help | Command::Version => unreachable!("handled above"),
+        Command::Help(_) | Command::Version => unreachable!("printed before configuration"),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e}");
-            eprintln!("sinch-dlr: {e}");
-            ExitCode::from(1)
-        }
-    }
+    done.map(|()| true)
 }
 
 fn load_config(args: &cli::Args) -> Result<Config, Vec<String>> {

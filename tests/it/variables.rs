@@ -1,6 +1,7 @@
 //! The variables table (`config::VARIABLES`) is the one list: the README's
 //! configuration tables and `systemd/sinch-dlr.env.example` must name every
-//! variable in it, nothing else, and state the same defaults.
+//! variable in it, nothing else, and state the same defaults (and the
+//! flag that sets a variable, where they name one).
 
 use sinch_dlr::config::{VARIABLES, Variable};
 use std::collections::BTreeSet;
@@ -104,6 +105,7 @@ fn the_readme_configuration_tables_follow_the_list() {
         );
     }
     let mut stated = BTreeSet::new();
+    let mut flagged = BTreeSet::new();
     for row in &rows {
         let Some((v, cell, next)) = variable_cell(row) else {
             continue;
@@ -116,9 +118,23 @@ fn the_readme_configuration_tables_follow_the_list() {
                 v.name
             );
         }
+        // A flag named beside the variable is the one that sets it.
+        let flag = sinch_dlr::cli::COMMON_FLAGS
+            .iter()
+            .find(|f| f.variable == Some(v.name));
+        if let Some(named) = cell.split('`').find(|w| w.starts_with("--")) {
+            assert_eq!(Some(named), flag.map(|f| f.long), "README: {}", v.name);
+            flagged.insert(named);
+        }
         if cell.contains("\\*") != v.secret {
             panic!("README: {} is marked secret (\\*) wrongly", v.name);
         }
+    }
+    for f in sinch_dlr::cli::COMMON_FLAGS
+        .iter()
+        .filter(|f| f.variable.is_some())
+    {
+        assert!(flagged.contains(f.long), "README: no row names {}", f.long);
     }
     for v in VARIABLES.iter().filter(|v| v.default.is_some()) {
         assert!(
