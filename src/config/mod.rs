@@ -54,10 +54,15 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// Variables sinch-dlr reads (the rest of the environment is not its
-/// business).
+/// Variables sinch-dlr reads, whose origin is kept (the rest of the
+/// environment is not its business): the list's names and aliases, and
+/// the `NAME_FILE` of its secrets.
 fn is_ours(name: &str) -> bool {
-    name.starts_with("SINCH_") || ["DATABASE_URL", "LOG_LEVEL", "RUST_LOG"].contains(&name)
+    VARIABLES.iter().any(|v| {
+        v.name == name
+            || v.aliases.contains(&name)
+            || (v.secret && name.strip_suffix("_FILE") == Some(v.name))
+    })
 }
 
 /// Raw strings gathered from every source, before any checking.
