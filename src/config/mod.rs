@@ -72,6 +72,9 @@ pub struct Raw {
     pub values: BTreeMap<String, String>,
     /// name -> where its value came from (absent: environment).
     pub origins: BTreeMap<String, Origin>,
+    /// The listed variables the parser asked for (tests check that it asks
+    /// for every one).
+    read: std::cell::RefCell<std::collections::BTreeSet<&'static str>>,
 }
 
 impl Raw {
@@ -105,7 +108,7 @@ impl Raw {
     /// A listed variable's value (empty counts as unset). Panics on a name
     /// that is not in `VARIABLES`.
     fn get(&self, name: &str) -> Option<&str> {
-        variable(name);
+        self.read.borrow_mut().insert(variable(name).name);
         self.lookup(name)
     }
 

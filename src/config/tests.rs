@@ -139,3 +139,13 @@ fn secret_files_and_credentials() {
     let problems = Config::from_raw(&via_file).unwrap_err();
     assert!(problems[0].contains("is empty"), "{problems:?}");
 }
+
+#[test]
+fn the_parser_reads_every_listed_variable() {
+    let raw = Raw::default();
+    Config::from_raw(&raw).unwrap();
+    let read = raw.read.borrow();
+    for v in VARIABLES {
+        assert!(read.contains(v.name), "{} is listed but never read", v.name);
+    }
+}
