@@ -28,22 +28,10 @@ where
     I::Item: Into<OsString>,
 {
     let given = match split(lexopt::Parser::from_args(args))? {
+        Ok(given) if given.help => return help_topic(&given).map(alone),
         Ok(given) => given,
-        Err(command) => {
-            return Ok(Args {
-                command,
-                env_file: Some(PathBuf::from(".env")),
-                overrides: Vec::new(),
-            });
-        }
+        Err(command) => return Ok(alone(command)),
     };
-    if given.help {
-        return help_topic(&given).map(|command| Args {
-            command,
-            env_file: Some(PathBuf::from(".env")),
-            overrides: Vec::new(),
-        });
-    }
     let spec = given
         .command
         .unwrap_or_else(|| flags::command("serve").expect("serve is listed"));
@@ -54,6 +42,15 @@ where
         env_file,
         overrides,
     })
+}
+
+/// Help or version: printed without reading any configuration.
+fn alone(command: Command) -> Args {
+    Args {
+        command,
+        env_file: Some(PathBuf::from(".env")),
+        overrides: Vec::new(),
+    }
 }
 
 /// Reads every argument: the command name, flags (with their values) and
