@@ -120,7 +120,12 @@ const FORMAT_TEXT: Flag = value("--format", "text|json", "output format (default
 
 /// The message filters of `messages` and `export`.
 const BATCH: Flag = filter("--batch", "ID", "batch_id", "messages of this batch");
-const TO: Flag = filter("--to", "NUMBER", "to", "messages to this number");
+const TO: Flag = filter(
+    "--to",
+    "NUMBER",
+    "to",
+    "messages to this number (matched by digits)",
+);
 const REFERENCE: Flag = filter(
     "--client-reference",
     "R",
@@ -131,10 +136,10 @@ const STATUS: Flag = filter(
     "--status",
     "S",
     "status",
-    "messages whose latest status is S",
+    "messages whose latest status is S (any case)",
 );
 const SINCE: Flag = filter("--since", "T", "since", "created at or after T");
-const UNTIL: Flag = filter("--until", "T", "until", "created before T");
+const UNTIL: Flag = filter("--until", "T", "until", "created before T (exclusive)");
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -188,7 +193,12 @@ pub const COMMANDS: &[CommandSpec] = &[
             STATUS,
             SINCE,
             UNTIL,
-            filter("--limit", "N", "limit", "at most N messages (default 50)"),
+            filter(
+                "--limit",
+                "N",
+                "limit",
+                "at most N messages, 1-1000 (default 50)",
+            ),
             filter(
                 "--cursor",
                 "C",
@@ -227,7 +237,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         argument: None,
         about: "counts by status, stale messages",
         flags: &[
-            value("--since", "T", "only messages created at or after T"),
+            value(
+                "--since",
+                "T",
+                "delivery times of messages created since T (default 24 h ago)",
+            ),
             FORMAT_TEXT,
         ],
     },
