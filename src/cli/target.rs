@@ -182,6 +182,17 @@ impl Target {
     }
 }
 
+/// Connects, runs `f`, and always lets a local writer close the file.
+pub fn with_target<T>(
+    config: &Config,
+    f: impl FnOnce(&Target) -> Result<T, String>,
+) -> Result<T, String> {
+    let target = Target::connect(config)?;
+    let result = f(&target);
+    target.close();
+    result
+}
+
 fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: Option<&str>) -> ureq::RequestBuilder<B> {
     match auth {
         Some(a) => req.header("Authorization", a),
