@@ -118,10 +118,6 @@ impl Target {
         })
     }
 
-    pub fn is_local(&self) -> bool {
-        matches!(self, Target::Local { .. })
-    }
-
     /// One API call. `path` may carry a query string.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, String> {
         let bytes = body
