@@ -1,6 +1,6 @@
 //! The shared state every handler sees (`App`) and how it is built from the
 //! configuration: by the daemon (server.rs) and by CLI commands that run
-//! without one (remote.rs).
+//! without one (cli/target.rs).
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;

@@ -272,11 +272,6 @@ pub fn sign(secret: &str, body: &[u8], nonce: &str, timestamp: &str) -> String {
     )
 }
 
-/// The tutorial's scheme, for the opt-in legacy mode and its tests.
-pub fn sign_legacy(key: &[u8], body: &[u8], timestamp: &str) -> String {
-    hmac_b64(key, &[body, timestamp.as_bytes()])
-}
-
 fn hmac_b64(key: &[u8], parts: &[&[u8]]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
     for part in parts {

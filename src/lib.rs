@@ -1,32 +1,32 @@
 //! sinch-dlr: receives, verifies and durably stores Sinch SMS callbacks.
 //! The module list is the architecture; see README.md and each `//!`.
+//! Public: what the binaries (`main.rs`, the benchmark), the integration
+//! tests and the fuzz targets use; everything else is crate-private, so
+//! the compiler reports what nothing calls.
 
-pub mod access;
-pub mod api;
-pub mod app;
+pub(crate) mod access;
+pub(crate) mod api;
+pub(crate) mod app;
 pub mod auth;
 pub mod cli;
-pub mod clock;
-pub mod commands;
+pub(crate) mod clock;
 pub mod config;
-pub mod dashboard;
-pub mod dotenv;
-pub mod export;
-pub mod format;
+pub(crate) mod dashboard;
+pub(crate) mod dotenv;
+pub(crate) mod export;
+pub(crate) mod format;
 pub mod http;
-pub mod metrics;
-pub mod outbound;
-pub mod periodic;
+pub(crate) mod metrics;
+pub(crate) mod outbound;
+pub(crate) mod periodic;
 pub mod query;
-pub mod reconcile;
-pub mod remote;
-pub mod retention;
-pub mod routes;
-pub mod send;
+pub(crate) mod reconcile;
+pub(crate) mod retention;
+pub(crate) mod routes;
+pub(crate) mod send;
 pub mod server;
 pub mod sinch;
 pub mod store;
-pub mod systemd;
-pub mod throttle;
-pub mod tools;
-pub mod writer;
+pub(crate) mod systemd;
+pub(crate) mod throttle;
+pub(crate) mod writer;

@@ -4,9 +4,9 @@
 
 use std::process::ExitCode;
 
-use sinch_dlr::cli::{self, Command};
+use sinch_dlr::cli::{self, Command, file, messages, sending, setup};
 use sinch_dlr::config::{Config, Raw};
-use sinch_dlr::{commands, server, tools};
+use sinch_dlr::server;
 
 /// mimalloc instead of the C library's allocator: the shipped static (musl)
 /// binary spent ~60 % more CPU per callback with musl's malloc, where the
@@ -16,23 +16,16 @@ use sinch_dlr::{commands, server, tools};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let args = match cli::parse(std::env::args().skip(1)) {
+    let args = match cli::parse(std::env::args_os().skip(1)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("sinch-dlr: {e}");
             return ExitCode::from(2);
         }
     };
-    match args.command {
-        Command::Help => {
-            print!("{}", cli::usage());
-            return ExitCode::SUCCESS;
-        }
-        Command::Version => {
-            println!("sinch-dlr {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        _ => {}
+    if let Some(text) = help_or_version(&args.command) {
+        print!("{text}");
+        return ExitCode::SUCCESS;
     }
     let config = match load_config(&args) {
         Ok(c) => c,
@@ -50,35 +43,49 @@ fn main() -> ExitCode {
             log::warn!("{w}");
         }
     }
-    let result = match &args.command {
-        Command::Serve => server::run(config),
-        Command::CheckConfig => {
-            tools::check_config(&config);
-            Ok(())
-        }
-        Command::CheckDb => match tools::check_db(&config) {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::from(1),
-            Err(e) => Err(e),
-        },
-        Command::Sign(s) => tools::sign(&config, s),
-        Command::Send(s) => commands::send(&config, s),
-        Command::Reconcile { batch } => commands::reconcile(&config, batch.as_deref()),
-        Command::Messages { query, format } => commands::messages(&config, query, format),
-        Command::Show { id, format } => commands::show(&config, id, format),
-        Command::Export { query, format } => commands::export(&config, query, format),
-        Command::Stats { since, format } => commands::stats(&config, since.as_deref(), format),
-        Command::Backup { to } => commands::backup(&config, to),
-        Command::Help | Command::Version => unreachable!("handled above"),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    match run(args.command, config) {
+        Ok(true) => ExitCode::SUCCESS,
+        // check-db found problems and listed them.
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             log::error!("{e}");
             eprintln!("sinch-dlr: {e}");
             ExitCode::from(1)
         }
     }
+}
+
+/// What `--help`, `COMMAND --help` and `--version` print; they need no
+/// configuration.
+fn help_or_version(command: &Command) -> Option<String> {
+    match command {
+        Command::Help(None) => Some(cli::usage()),
+        Command::Help(Some(name)) => cli::command_usage(name).or_else(|| Some(cli::usage())),
+        Command::Version => Some(format!("sinch-dlr {}\n", env!("CARGO_PKG_VERSION"))),
+        _ => None,
+    }
+}
+
+/// Runs one command; `Ok(false)`: it ran and found problems (exit 1).
+fn run(command: Command, config: Config) -> Result<bool, String> {
+    let done = match &command {
+        Command::Serve => server::run(config),
+        Command::CheckConfig => {
+            setup::check_config(&config);
+            Ok(())
+        }
+        Command::CheckDb => return file::check_db(&config),
+        Command::Sign(s) => setup::sign(&config, s),
+        Command::Send(s) => sending::send(&config, s),
+        Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
+        Command::Messages { query, format } => messages::messages(&config, query, format),
+        Command::Show { id, format } => messages::show(&config, id, format),
+        Command::Export { query, format } => messages::export(&config, query, format),
+        Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),
+        Command::Backup { to } => file::backup(&config, to),
+        Command::Help(_) | Command::Version => unreachable!("printed before configuration"),
+    };
+    done.map(|()| true)
 }
 
 fn load_config(args: &cli::Args) -> Result<Config, Vec<String>> {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::config::SinchApi;
+use crate::config::{SinchApi, SinchLimits};
 use crate::http::percent_encode;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,31 +78,10 @@ impl fmt::Display for SinchError {
 
 impl std::error::Error for SinchError {}
 
-/// Timeouts and the retry budget.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// One attempt: connect, send, and read the answer.
-    pub request_timeout: Duration,
-    /// All attempts together, back-off included.
-    pub retry_for: Duration,
-    /// First back-off; doubles each time.
-    pub first_backoff: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            request_timeout: Duration::from_secs(15),
-            retry_for: Duration::from_secs(30),
-            first_backoff: Duration::from_millis(250),
-        }
-    }
-}
-
 pub struct SinchClient {
     agent: ureq::Agent,
     api: SinchApi,
-    limits: Limits,
+    limits: SinchLimits,
 }
 
 /// One attempt's result.
@@ -117,7 +96,7 @@ enum Attempt {
 }
 
 impl SinchClient {
-    pub fn new(api: SinchApi, limits: Limits) -> SinchClient {
+    pub fn new(api: SinchApi, limits: SinchLimits) -> SinchClient {
         let config = ureq::Agent::config_builder()
             .timeout_connect(Some(limits.request_timeout.min(Duration::from_secs(5))))
             .timeout_global(Some(limits.request_timeout))

@@ -46,15 +46,6 @@ pub fn digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
-/// `15551230001` -> `1555***0001` for logs at info level.
-pub fn mask(number: &str) -> String {
-    let d = digits(number);
-    if d.len() <= 6 {
-        return "*".repeat(d.len());
-    }
-    format!("{}***{}", &d[..4], &d[d.len() - 4..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,11 +102,5 @@ mod tests {
                 .unwrap_err()
                 .contains("400 digits")
         );
-    }
-
-    #[test]
-    fn masking_hides_the_middle() {
-        assert_eq!(mask("+15551230001"), "1555***0001");
-        assert_eq!(mask("12345"), "*****");
     }
 }

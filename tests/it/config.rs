@@ -331,7 +331,7 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
                 assert!(!table.contains(&shown), "{mode}: {shown:?} in:\n{table}");
             }
         }
-        for (name, _) in sinch_dlr::config::VARIABLES {
+        for sinch_dlr::config::Variable { name, .. } in sinch_dlr::config::VARIABLES {
             setting(table, name);
         }
         let callback_secret = match mode.as_str() {

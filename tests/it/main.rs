@@ -21,3 +21,4 @@ mod messages;
 mod operators;
 mod process;
 mod send;
+mod variables;

@@ -131,12 +131,104 @@ fn help_documents_every_variable() {
     let out = binary(dir.path()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for (name, _) in sinch_dlr::config::VARIABLES {
+    for sinch_dlr::config::Variable { name, .. } in sinch_dlr::config::VARIABLES {
         assert!(text.contains(name), "{name} missing from --help");
     }
     for flag in ["--listen", "--db", "--insecure-no-auth"] {
         assert!(text.contains(flag));
     }
+}
+
+/// `COMMAND --help` works for every command and lists exactly the flags
+/// that command takes, as the flag table says; the whole `--help` lists
+/// every command.
+#[test]
+fn every_command_has_help_listing_exactly_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = stdout_of(binary(dir.path()).arg("--help"));
+    for c in sinch_dlr::cli::COMMANDS {
+        assert!(
+            whole.contains(&format!("sinch-dlr {}", c.name)),
+            "{}",
+            c.name
+        );
+        for help in [
+            vec![c.name, "--help"],
+            vec!["help", c.name],
+            vec![c.name, "-h"],
+        ] {
+            let out = binary(dir.path()).args(&help).output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{help:?}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.starts_with(&format!("sinch-dlr {}:", c.name)),
+                "{text}"
+            );
+            let listed: Vec<&str> = text
+                .lines()
+                .map(str::trim_start)
+                .filter(|l| l.starts_with('-'))
+                .map(|l| {
+                    let l = l
+                        .strip_prefix("-h, ")
+                        .or(l.strip_prefix("-V, "))
+                        .unwrap_or(l);
+                    l.split_whitespace().next().unwrap()
+                })
+                .collect();
+            let table: Vec<&str> = c.all_flags().map(|f| f.long).collect();
+            assert_eq!(listed, table, "{help:?}:\n{text}");
+        }
+    }
+}
+
+/// The README's "Command line" block is the USAGE block of `--help`.
+#[test]
+fn the_readme_command_line_is_the_help_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = stdout_of(binary(dir.path()).arg("--help"));
+    let usage: Vec<&str> = help
+        .lines()
+        .skip_while(|l| *l != "USAGE:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.strip_prefix("    ").unwrap())
+        .collect();
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let block: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| *l != "## Command line")
+        .skip_while(|l| *l != "```")
+        .skip(1)
+        .take_while(|l| *l != "```")
+        .collect();
+    assert_eq!(block, usage, "update README \"Command line\" from --help");
+}
+
+/// An unknown flag, a flag of another command, or a missing value is a
+/// usage error: exit 2, nothing run, a pointer to --help.
+#[test]
+fn unknown_flags_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for c in sinch_dlr::cli::COMMANDS {
+        let out = binary(dir.path())
+            .args([c.name, "--no-such-flag"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", c.name);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--help"));
+    }
+    for args in [
+        &["check-db", "--to", "x"][..],
+        &["messages", "--body", "x"],
+        &["--listen"],
+    ] {
+        let out = binary(dir.path()).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    assert!(!dir.path().join("sinch-dlr.redb").exists(), "nothing ran");
 }
 
 #[test]

@@ -123,10 +123,6 @@ impl Target {
         })
     }
 
-    pub fn is_local(&self) -> bool {
-        matches!(self, Target::Local { .. })
-    }
-
     /// One API call. `path` may carry a query string.
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, String> {
         let bytes = body
@@ -185,6 +181,17 @@ impl Target {
             }
         }
     }
+}
+
+/// Connects, runs `f`, and always lets a local writer close the file.
+pub fn with_target<T>(
+    config: &Config,
+    f: impl FnOnce(&Target) -> Result<T, String>,
+) -> Result<T, String> {
+    let target = Target::connect(config)?;
+    let result = f(&target);
+    target.close();
+    result
 }
 
 fn with_auth<B>(req: ureq::RequestBuilder<B>, auth: Option<&str>) -> ureq::RequestBuilder<B> {

@@ -1,28 +1,13 @@
-//! CLI commands that go through the API (remote.rs picks the daemon or the
-//! file): send, reconcile, messages, show, export, stats, backup.
+//! Reading messages: `messages`, `show`, `export`, `stats`. Through the
+//! API, on the daemon or the file (target.rs picks).
 
-use serde_json::json;
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
 
+use super::target::with_target;
 use crate::config::Config;
 use crate::format;
 use crate::http::percent_encode;
-use crate::outbound::{SendInput, SentBatch};
-use crate::reconcile::PassReport;
-use crate::remote::Target;
 use crate::store::{MessagePage, MessageView, StatsView};
-
-/// Connects, runs `f`, and always lets a local writer close the file.
-fn with_target<T>(
-    config: &Config,
-    f: impl FnOnce(&Target) -> Result<T, String>,
-) -> Result<T, String> {
-    let target = Target::connect(config)?;
-    let result = f(&target);
-    target.close();
-    result
-}
 
 fn query_string(params: &[(String, String)]) -> String {
     let pairs: Vec<String> = params
@@ -34,44 +19,6 @@ fn query_string(params: &[(String, String)]) -> String {
     } else {
         format!("?{}", pairs.join("&"))
     }
-}
-
-pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
-    let body = serde_json::to_value(input).expect("plain data serialises");
-    let result: SentBatch = with_target(config, |t| {
-        t.call("POST", "/api/messages/send", Some(&body))?.view()
-    })?;
-    let ids: Vec<String> = result.messages.iter().map(|m| m.id.to_string()).collect();
-    println!(
-        "sent batch {} to {} recipient(s); message id(s): {}",
-        result.batch_id,
-        ids.len(),
-        ids.join(", ")
-    );
-    Ok(())
-}
-
-pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), String> {
-    let path = match batch {
-        Some(b) => format!("/api/reconcile?batch_id={}", percent_encode(b)),
-        None => "/api/reconcile".to_string(),
-    };
-    let report: PassReport =
-        with_target(config, |t| t.call("POST", &path, Some(&json!({})))?.view())?;
-    for u in &report.updated {
-        println!("message {}: now {} (code {})", u.id, u.status, u.code);
-    }
-    for e in &report.errors {
-        eprintln!("error: {e}");
-    }
-    println!(
-        "checked {}, updated {}, unchanged {}, unknown at Sinch {}",
-        report.checked,
-        report.updated.len(),
-        report.unchanged,
-        report.unknown_at_sinch
-    );
-    Ok(())
 }
 
 pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), String> {
@@ -149,30 +96,4 @@ fn copy_with_progress(mut from: Box<dyn Read + Send>, to: &mut impl Write) -> Re
         eprintln!("\rexported {lines} lines");
     }
     to.flush().map_err(|e| e.to_string())
-}
-
-/// A consistent copy of the database, written to `to` (never overwritten;
-/// written under a temporary name and renamed when complete).
-pub fn backup(config: &Config, to: &Path) -> Result<(), String> {
-    if to.exists() {
-        return Err(format!("{} already exists", to.display()));
-    }
-    let tmp = to.with_extension("partial");
-    with_target(config, |t| {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut body = t.call("GET", "/api/backup", None)?.stream()?;
-        // Phone numbers and message bodies: readable by the owner only.
-        let _ = std::fs::remove_file(&tmp);
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| format!("{}: {e}", tmp.display()))?;
-        std::io::copy(&mut body, &mut file).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        file.sync_all().map_err(|e| e.to_string())
-    })?;
-    std::fs::rename(&tmp, to).map_err(|e| format!("{}: {e}", to.display()))?;
-    println!("backup written to {}", to.display());
-    Ok(())
 }

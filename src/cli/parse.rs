@@ -1,0 +1,229 @@
+//! The parser. lexopt splits the arguments (`--flag value`, `--flag=value`,
+//! `--`); which flags exist, take a value, and belong to which command
+//! comes from the table in flags.rs. Flags may come before the command.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use super::flags::{self, CommandSpec, Flag};
+use super::{Args, Command, SignArgs};
+use crate::outbound::SendInput;
+
+/// What the command line held, before it becomes a `Command`.
+#[derive(Default)]
+struct Given {
+    command: Option<&'static CommandSpec>,
+    /// `help` was the command; the next word is the topic.
+    help: bool,
+    flags: Vec<(&'static Flag, Option<String>)>,
+    words: Vec<String>,
+}
+
+/// `Err(command)`: `--help` or `--version` ended the parse early.
+type Early = Result<Given, Command>;
+
+pub fn parse<I>(args: I) -> Result<Args, String>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    let given = match split(lexopt::Parser::from_args(args))? {
+        Ok(given) if given.help => return help_topic(&given).map(alone),
+        Ok(given) => given,
+        Err(command) => return Ok(alone(command)),
+    };
+    let spec = given
+        .command
+        .unwrap_or_else(|| flags::command("serve").expect("serve is listed"));
+    let given = own_flags(spec, given)?;
+    let (env_file, overrides) = common(&given);
+    Ok(Args {
+        command: build(spec, &given)?,
+        env_file,
+        overrides,
+    })
+}
+
+/// Help or version: printed without reading any configuration.
+fn alone(command: Command) -> Args {
+    Args {
+        command,
+        env_file: Some(PathBuf::from(".env")),
+        overrides: Vec::new(),
+    }
+}
+
+/// Reads every argument: the command name, flags (with their values) and
+/// other words.
+fn split(mut parser: lexopt::Parser) -> Result<Early, String> {
+    use lexopt::Arg::{Long, Short, Value};
+    let mut given = Given::default();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let flag = match arg {
+            Long(name) => flags::any_flag(&format!("--{name}"))
+                .ok_or_else(|| format!("unknown flag --{name}; see --help"))?,
+            Short(c) => {
+                flags::short_flag(c).ok_or_else(|| format!("unknown flag -{c}; see --help"))?
+            }
+            Value(word) => {
+                let word = text(word)?;
+                match (given.command, given.help) {
+                    (None, false) if word == "help" => given.help = true,
+                    (None, false) => {
+                        given.command =
+                            Some(flags::command(&word).ok_or_else(|| {
+                                format!("unexpected argument {word:?}; see --help")
+                            })?);
+                    }
+                    _ => given.words.push(word),
+                }
+                continue;
+            }
+        };
+        match flag.long {
+            "--help" => return Ok(Err(Command::Help(given.command.map(|c| c.name)))),
+            "--version" => return Ok(Err(Command::Version)),
+            _ => {}
+        }
+        let value = match flag.value {
+            Some(_) => Some(text(parser.value().map_err(|e| e.to_string())?)?),
+            None => None,
+        };
+        given.flags.push((flag, value));
+    }
+    Ok(Ok(given))
+}
+
+fn text(s: OsString) -> Result<String, String> {
+    s.into_string()
+        .map_err(|s| format!("{} is not valid UTF-8", s.to_string_lossy()))
+}
+
+/// `help` or `help COMMAND`.
+fn help_topic(given: &Given) -> Result<Command, String> {
+    match given.words.as_slice() {
+        [] => Ok(Command::Help(None)),
+        [name] => flags::command(name)
+            .map(|c| Command::Help(Some(c.name)))
+            .ok_or_else(|| format!("no command {name:?}; see --help")),
+        [_, extra, ..] => Err(format!("unexpected argument {extra:?}; see --help")),
+    }
+}
+
+/// Checks the flags against the command's own list, its argument and its
+/// required flags; each flag becomes the command's entry (the same name
+/// may mean another filter elsewhere).
+fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, String> {
+    let name = spec.name;
+    for (flag, _) in &mut given.flags {
+        *flag = spec.takes(flag.long).ok_or_else(|| {
+            format!(
+                "{name} does not take {}; see sinch-dlr {name} --help",
+                flag.long
+            )
+        })?;
+    }
+    match (spec.argument, given.words.as_slice()) {
+        (Some(_), [_]) | (None, []) => {}
+        (Some(arg), _) => return Err(format!("{name} needs one {arg}: sinch-dlr {name} {arg}")),
+        (None, [word, ..]) => return Err(format!("unexpected argument {word:?}; see --help")),
+    }
+    for f in spec.flags.iter().filter(|f| f.required) {
+        if !given.flags.iter().any(|(g, _)| g.long == f.long) {
+            let value = f.value.unwrap_or_default();
+            return Err(format!("{name} needs {} {value}", f.long));
+        }
+    }
+    Ok(given)
+}
+
+/// The `.env` file to read and the variables set by flags.
+fn common(given: &Given) -> (Option<PathBuf>, Vec<(&'static str, String)>) {
+    let mut env_file = Some(PathBuf::from(".env"));
+    let mut overrides = Vec::new();
+    for (flag, value) in &given.flags {
+        match (flag.long, flag.variable, value) {
+            ("--env-file", _, Some(path)) => env_file = Some(PathBuf::from(path)),
+            ("--no-env-file", _, _) => env_file = None,
+            ("--insecure-no-auth", _, _) => {
+                overrides.push(("SINCH_DLR_CALLBACK_AUTH", "none".to_string()));
+            }
+            (_, Some(variable), Some(value)) => overrides.push((variable, value.clone())),
+            _ => {}
+        }
+    }
+    (env_file, overrides)
+}
+
+impl Given {
+    /// The last value of `long` (a later flag wins).
+    fn last(&self, long: &str) -> Option<String> {
+        self.all(long).pop()
+    }
+
+    fn all(&self, long: &str) -> Vec<String> {
+        self.flags
+            .iter()
+            .filter(|(f, _)| f.long == long)
+            .filter_map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    fn format(&self, default: &str) -> String {
+        self.last("--format").unwrap_or_else(|| default.into())
+    }
+
+    /// Listing flags -> the API's query parameters, in order.
+    fn query(&self) -> Vec<(String, String)> {
+        self.flags
+            .iter()
+            .filter_map(|(f, v)| Some((f.param?.to_string(), v.clone()?)))
+            .collect()
+    }
+}
+
+fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
+    Ok(match spec.name {
+        "serve" => Command::Serve,
+        "check-config" => Command::CheckConfig,
+        "check-db" => Command::CheckDb,
+        "sign" => Command::Sign(SignArgs {
+            secret: g.last("--secret"),
+            file: g.last("--file").map(PathBuf::from),
+            url: g.last("--url"),
+            nonce: g.last("--nonce"),
+            timestamp: g.last("--timestamp"),
+        }),
+        "send" => Command::Send(SendInput {
+            to: g.all("--to"),
+            body: g.last("--body"),
+            from: g.last("--from"),
+            client_reference: g.last("--client-reference"),
+            delivery_report: g.last("--delivery-report"),
+            callback_url: g.last("--callback-url"),
+        }),
+        "reconcile" => Command::Reconcile {
+            batch: g.last("--batch"),
+        },
+        "messages" => Command::Messages {
+            query: g.query(),
+            format: g.format("table"),
+        },
+        "show" => Command::Show {
+            id: g.words[0].clone(),
+            format: g.format("text"),
+        },
+        "export" => Command::Export {
+            query: g.query(),
+            format: g.format("ndjson"),
+        },
+        "stats" => Command::Stats {
+            since: g.last("--since"),
+            format: g.format("text"),
+        },
+        "backup" => Command::Backup {
+            to: PathBuf::from(g.last("--to").expect("required")),
+        },
+        other => unreachable!("{other} is in COMMANDS but not built"),
+    })
+}
