@@ -18,11 +18,11 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 use super::StoreError;
+use super::filter::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 use super::read::Page;
 use super::record::*;
 use super::tables::*;
 use crate::clock::Micros;
-use crate::query::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 
 /// Most index rows one page may look at.
 const SCAN_BUDGET: usize = 20_000;
