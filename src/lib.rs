@@ -19,6 +19,7 @@ pub mod http;
 pub(crate) mod metrics;
 pub(crate) mod outbound;
 pub(crate) mod periodic;
+pub mod phone;
 pub mod query;
 pub(crate) mod reconcile;
 pub(crate) mod retention;

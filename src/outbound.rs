@@ -119,7 +119,7 @@ pub fn validate(input: &SendInput) -> Result<(), SendFailure> {
 /// store's rule (`phone::normalize`), and for sending also at least 6
 /// digits, the first not 0.
 fn looks_e164(n: &str) -> bool {
-    crate::store::phone::normalize(n).is_ok_and(|d| d.len() >= 6 && !d.starts_with('0'))
+    crate::phone::normalize(n).is_ok_and(|d| d.len() >= 6 && !d.starts_with('0'))
 }
 
 /// The answer of `POST /api/messages/send`: the batch, its registered

@@ -1,53 +1,15 @@
-//! List queries as the API and CLI state them: filters parsed from query
-//! parameters (a bad one is an error naming it), limits, and the opaque
-//! cursor. No storage here; store/list.rs runs them on the indexes.
-//!
-//! A cursor is the (time, id) of the last row returned, versioned and
-//! base64url-encoded. Rows are ordered newest first by (time, id), and new
-//! rows always sort before old ones, so a cursor stays valid while writes
-//! happen: later pages neither repeat nor skip rows that existed when the
-//! first page was read.
-
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+//! List queries as the API and CLI state them: the filters of
+//! store/filter.rs parsed from query parameters (a bad one is an error
+//! naming it), limits, and the opaque cursor read back. No storage here;
+//! store/list.rs runs the filters on the indexes.
 
 use crate::clock::{self, Micros};
+use crate::phone;
 use crate::sinch::Status;
-use crate::store::phone;
+pub use crate::store::filter::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 1000;
-
-/// Position after which the next page starts: (time, id).
-pub type Cursor = (i64, u64);
-
-/// `GET /api/messages` filters. Times are on `created_at`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MessageFilter {
-    pub batch_id: Option<String>,
-    /// Digits only.
-    pub to: Option<String>,
-    pub client_reference: Option<String>,
-    /// Latest status, in Sinch's spelling.
-    pub status: Option<Status>,
-    pub since: Option<Micros>,
-    pub until: Option<Micros>,
-    pub limit: usize,
-    pub cursor: Option<Cursor>,
-    /// Include each message's status history (exports), not just a summary.
-    pub with_history: bool,
-}
-
-/// `GET /api/inbound` filters. Times are on when sinch-dlr stored it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct InboundFilter {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub since: Option<Micros>,
-    pub until: Option<Micros>,
-    pub limit: usize,
-    pub cursor: Option<Cursor>,
-}
 
 /// A query parameter that could not be used.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,22 +144,10 @@ impl InboundFilter {
     }
 }
 
-pub fn encode_cursor((t, id): Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(format!("c1.{t}.{id}"))
-}
-
+/// A cursor as returned by this API, or an error naming the parameter.
 pub fn decode_cursor(s: &str) -> Result<Cursor, BadParam> {
-    let bad = || BadParam("cursor: not a cursor returned by this API".into());
-    let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let mut parts = text.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("c1"), Some(t), Some(id), None) => Ok((
-            t.parse().map_err(|_| bad())?,
-            id.parse().map_err(|_| bad())?,
-        )),
-        _ => Err(bad()),
-    }
+    crate::store::filter::decode_cursor(s)
+        .ok_or_else(|| BadParam("cursor: not a cursor returned by this API".into()))
 }
 
 #[cfg(test)]
@@ -213,6 +163,8 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         for c in [
             (0, 0),
             (1_736_760_160_914_000, 42),

@@ -278,7 +278,7 @@ fn parse_inbound(body: &[u8], kind: String) -> Result<Inbound, ParseError> {
 /// (`phone::normalize`); otherwise the callback is unusable (quarantined
 /// with the reason, never merged into a message keyed `""`).
 fn check_recipient(field: &str, value: &str) -> Result<(), ParseError> {
-    crate::store::phone::normalize(value)
+    crate::phone::normalize(value)
         .map(drop)
         .map_err(|why| invalid(format!("field `{field}`: {why}")))
 }

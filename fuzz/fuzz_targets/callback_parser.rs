@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!r.batch_id.trim().is_empty());
             assert_eq!(Status::parse(r.status.as_str()), r.status);
             let _ = r.status.is_final();
-            let _ = sinch_dlr::store::phone::digits(&r.recipient);
+            let _ = sinch_dlr::phone::digits(&r.recipient);
         }
         Ok(_) => {}
         Err(ParseError::NotObject) => assert!(serde_json::from_slice::<serde_json::Value>(data).is_ok()),

@@ -9,9 +9,10 @@ use crate::app::App;
 use crate::clock;
 use crate::http::{ApiError, Reply, Request};
 use crate::outbound::{self, SendFailure};
+use crate::phone;
 use crate::query::MessageFilter;
 use crate::send::SinchError;
-use crate::store::{MessagePage, Register, Registration, phone};
+use crate::store::{MessagePage, Register, Registration};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
 /// 200 with the same message afterwards. Returns after the commit.

@@ -258,7 +258,7 @@ pub fn search(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let q = req.query_param("q").unwrap_or("").trim().to_string();
     let mut found: Vec<MessageView> = Vec::new();
     if !q.is_empty() {
-        let number = crate::store::phone::normalize(&q).ok();
+        let number = crate::phone::normalize(&q).ok();
         // Each reading of the query is one indexed list; the union is shown.
         let mut filters = vec![
             MessageFilter {

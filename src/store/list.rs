@@ -17,11 +17,11 @@ use redb::{ReadTransaction, TableDefinition};
 use std::collections::BTreeMap;
 
 use super::StoreError;
+use super::filter::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 use super::record::*;
 use super::tables::*;
 use super::view::*;
 use crate::clock::Micros;
-use crate::query::{Cursor, InboundFilter, MessageFilter, encode_cursor};
 
 /// Most index rows one page may look at.
 const SCAN_BUDGET: usize = 20_000;

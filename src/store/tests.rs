@@ -374,7 +374,7 @@ fn page_ids(page: &Page<MessageView>) -> Vec<u64> {
 
 #[test]
 fn list_pages_newest_first_and_cursor_survives_writes() {
-    use crate::query::{MessageFilter, decode_cursor};
+    use super::filter::{MessageFilter, decode_cursor};
     let (_d, store) = temp_store();
     for i in 0..7 {
         register(

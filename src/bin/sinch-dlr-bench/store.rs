@@ -17,8 +17,8 @@ pub fn run(dir: &Path, n: usize, group: usize) -> Result<(), String> {
     let store = Store::open(&dir.join("store.redb")).map_err(|e| e.to_string())?;
     let registrations: Vec<_> = (0..n)
         .map(|i| Registration {
-            to: format!("+{}", super::recipient_of(i)),
-            batch_id: super::batch_of(i),
+            to: format!("+{}", crate::plan::recipient_of(i)),
+            batch_id: crate::plan::batch_of(i),
             body: None,
             client_reference: Some("bench".into()),
             sent_at: None,
@@ -77,7 +77,7 @@ fn callback_ops(n: usize) -> Result<Vec<ReceiveCallback>, String> {
     let mut ops = Vec::with_capacity(2 * n);
     for i in 0..n {
         for (status, code) in [("Dispatched", 401), ("Delivered", 0)] {
-            let raw = super::report_body(i, status, code, "2025-03-02T10:15:30.120Z");
+            let raw = crate::plan::report_body(i, status, code, "2025-03-02T10:15:30.120Z");
             let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
             ops.push(ReceiveCallback {
                 callback,
