@@ -302,7 +302,24 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
     let Some(m) = app.store.message(id).map_err(unavailable)? else {
         return Err(ApiError::NotFound);
     };
-    let facts: Vec<Vec<String>> = [
+    let (facts, history) = (message_facts(&m), message_history(&m));
+    let body = format!(
+        r#"<h1>Message {id}</h1><div class="card">{}</div><div class="card"><h2>History (oldest first)</h2>{}</div>"#,
+        table(&["", ""], &facts),
+        table(
+            &["At", "Status", "Code", "Meaning", "Source", "Received"],
+            &history
+        )
+    );
+    Ok(html_reply(
+        200,
+        html::page(&format!("Message {id}"), "", &body),
+    ))
+}
+
+/// The message page's table of facts: (label, HTML) rows.
+fn message_facts(m: &MessageView) -> Vec<Vec<String>> {
+    [
         ("To", v(&m.to)),
         ("Batch", batch_link(&m.batch_id)),
         ("Client reference", v(&m.client_reference)),
@@ -329,9 +346,12 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
     ]
     .into_iter()
     .map(|(k, val)| vec![esc(k), val])
-    .collect();
-    let history: Vec<Vec<String>> = m
-        .status_updates
+    .collect()
+}
+
+/// The message page's history rows, oldest first.
+fn message_history(m: &MessageView) -> Vec<Vec<String>> {
+    m.status_updates
         .iter()
         .flatten()
         .map(|u| {
@@ -344,19 +364,7 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
                 v(&u.received_at),
             ]
         })
-        .collect();
-    let body = format!(
-        r#"<h1>Message {id}</h1><div class="card">{}</div><div class="card"><h2>History (oldest first)</h2>{}</div>"#,
-        table(&["", ""], &facts),
-        table(
-            &["At", "Status", "Code", "Meaning", "Source", "Received"],
-            &history
-        )
-    );
-    Ok(html_reply(
-        200,
-        html::page(&format!("Message {id}"), "", &body),
-    ))
+        .collect()
 }
 
 pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError> {
