@@ -17,6 +17,7 @@ mod check;
 mod list;
 mod migrate;
 pub mod prune;
+mod quarantine;
 mod read;
 mod receive;
 pub mod record;

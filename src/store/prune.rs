@@ -1,16 +1,14 @@
-//! Retention and quarantine retry: writes that remove rows. Retention
-//! removes records older than a cut-off together with every index row and
+//! Retention: removes records older than a cut-off together with every index row and
 //! count they own, a bounded number per call, so each call is a small part
 //! of one group transaction and never holds callbacks up for long.
 
 use redb::{ReadableTable, Table};
 
+use super::StoreError;
 use super::apply::{MESSAGE_COUNT, Tx, status_key};
 use super::phone;
 use super::record::*;
-use super::{CallbackResult, StoreError};
 use crate::clock::Micros;
-use crate::sinch::{Callback, parse_callback};
 
 /// What one prune call removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -141,39 +139,5 @@ impl Tx<'_> {
             self.batch_reports.open()?.remove((batch.as_str(), *id))?;
         }
         Ok(rows.len() as u64)
-    }
-
-    /// Runs a quarantined body through today's parser. Stored (and removed
-    /// from quarantine) when it now parses to a known type; otherwise it
-    /// stays, and the reason is returned. None when there is no such entry.
-    pub fn retry_quarantined(
-        &mut self,
-        id: u64,
-    ) -> Result<Option<Result<CallbackResult, String>>, StoreError> {
-        let Some(row) = self.quarantine.open()?.get(id)? else {
-            return Ok(None);
-        };
-        let r: QuarantineRecord = decode("quarantine", row.value())?;
-        drop(row);
-        let raw = match (&r.raw, &r.raw_base64) {
-            (Some(text), _) => text.clone().into_bytes(),
-            (None, Some(b64)) => {
-                use base64::Engine;
-                base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .unwrap_or_default()
-            }
-            (None, None) => Vec::new(),
-        };
-        let callback = match parse_callback(&raw) {
-            Ok(Callback::Unknown { kind }) => {
-                return Ok(Some(Err(format!("unknown callback type {kind:?}"))));
-            }
-            Ok(cb) => cb,
-            Err(e) => return Ok(Some(Err(e.to_string()))),
-        };
-        self.quarantine.open()?.remove(id)?;
-        self.callback(&callback, &raw, r.received_at)
-            .map(|res| Some(Ok(res)))
     }
 }
