@@ -9,7 +9,7 @@ use crate::auth::{CallbackAuth, Secret};
 use crate::config::{Config, SinchApi};
 use crate::metrics::Metrics;
 use crate::reconcile::Reconciler;
-use crate::send::SinchClient;
+use crate::sinch_client::SinchClient;
 use crate::store::Store;
 use crate::throttle::Throttle;
 use crate::writer::WriterHandle;

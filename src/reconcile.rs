@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::clock::{Micros, now_micros};
-use crate::send::{SinchClient, SinchError};
 use crate::sinch::{RecipientReport, Status, parse_recipient_report};
+use crate::sinch_client::{SinchClient, SinchError};
 use crate::store::{CallbackResult, Pending, PendingKey, Reconciled, Store};
 use crate::writer::WriterHandle;
 

@@ -8,10 +8,10 @@ use super::{bad, unavailable};
 use crate::app::App;
 use crate::clock;
 use crate::http::{ApiError, Reply, Request};
-use crate::outbound::{self, SendFailure};
 use crate::phone;
 use crate::query::MessageFilter;
-use crate::send::SinchError;
+use crate::sending::{self, SendFailure};
+use crate::sinch_client::SinchError;
 use crate::store::{MessagePage, Register, Registration};
 
 /// `POST /api/messages`: 201 on the first registration of (batch_id, to),
@@ -35,8 +35,8 @@ pub fn send(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
     })?;
     req.require_json()?;
-    let input = outbound::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    match outbound::send_and_register(client, &app.writer, input, app.public_url.as_deref()) {
+    let input = sending::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    match sending::send_and_register(client, &app.writer, input, app.public_url.as_deref()) {
         Ok(result) => Ok(Reply::json(201, &result)),
         Err(e @ SendFailure::Invalid(_)) => Err(ApiError::BadRequest(e.to_string())),
         Err(SendFailure::Sinch(e @ SinchError::Timeout)) => {

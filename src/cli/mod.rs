@@ -25,7 +25,7 @@ pub use usage::{command_usage, usage};
 use std::path::PathBuf;
 
 use crate::config::Raw;
-use crate::outbound::SendInput;
+use crate::sending::SendInput;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::flags::{self, CommandSpec, Flag};
 use super::{Args, Command, SignArgs};
-use crate::outbound::SendInput;
+use crate::sending::SendInput;
 
 /// What the command line held, before it becomes a `Command`.
 #[derive(Default)]

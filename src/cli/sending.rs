@@ -6,8 +6,8 @@ use serde_json::json;
 use super::target::with_target;
 use crate::config::Config;
 use crate::http::percent_encode;
-use crate::outbound::{SendInput, SentBatch};
 use crate::reconcile::PassReport;
+use crate::sending::{SendInput, SentBatch};
 
 pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
     let body = serde_json::to_value(input).expect("plain data serialises");

@@ -1,5 +1,5 @@
 //! The Sinch REST API (sending, reconciliation): credentials, region,
-//! timeouts, and when to reconcile. The client (send.rs) takes these
+//! timeouts, and when to reconcile. The client (sinch_client.rs) takes these
 //! settings; configuration imports nothing from it.
 
 use std::time::Duration;

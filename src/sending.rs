@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
-use crate::send::{BatchRequest, SinchClient, SinchError};
+use crate::sinch_client::{BatchRequest, SinchClient, SinchError};
 use crate::store::{MessageView, Register, Registration};
 use crate::writer::WriterHandle;
 
