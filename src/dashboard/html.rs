@@ -23,7 +23,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// A value as escaped text ("–" for none).
-pub fn v<'a>(value: impl Into<Cell<'a>>) -> String {
+pub fn shown<'a>(value: impl Into<Cell<'a>>) -> String {
     match value.into() {
         Cell::Text(s) => esc(s),
         other => other.plain().map_or_else(|| "–".into(), |p| esc(&p)),
@@ -149,12 +149,12 @@ pub fn message_rows(messages: &[MessageView]) -> Vec<Vec<String>> {
             let id = m.id;
             vec![
                 format!(r#"<a href="/ui/messages/{id}">{id}</a>"#),
-                v(&m.to),
+                shown(&m.to),
                 status(m.latest_status.as_ref().map(Status::as_str)),
-                v(m.latest_status_code),
-                v(&m.latest_status_at),
+                shown(m.latest_status_code),
+                shown(&m.latest_status_at),
                 batch_link(&m.batch_id),
-                v(&m.client_reference),
+                shown(&m.client_reference),
             ]
         })
         .collect()
@@ -195,7 +195,7 @@ mod tests {
             esc(r#"<script>alert("x")</script> & 'y'"#),
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
-        assert_eq!(v("<b>"), "&lt;b&gt;");
+        assert_eq!(shown("<b>"), "&lt;b&gt;");
         assert_eq!(
             status(Some("<img>")),
             r#"<span class="s-img">&lt;img&gt;</span>"#

@@ -1,7 +1,7 @@
 //! The dashboard's pages: overview, search, one message, one batch. Every
 //! number comes from an indexed query or a running count.
 
-use super::html::{self, MESSAGE_HEADERS, batch_link, esc, message_rows, status, table, v};
+use super::html::{self, MESSAGE_HEADERS, batch_link, esc, message_rows, shown, status, table};
 use super::{chart, html_reply};
 use crate::app::App;
 use crate::clock::{format_rfc3339, now_micros};
@@ -121,7 +121,7 @@ fn kpis(period: &PeriodView, stats: &StatsView, hours: i64) -> String {
 <div class="card"><div class="muted">Stale (no final status after {} h)</div><div class="kpi">{}</div></div></div>"#,
         secs(t.median_seconds),
         secs(t.p95_seconds),
-        v(stats.stale.after_hours),
+        shown(stats.stale.after_hours),
         stats.stale.count
     )
 }
@@ -215,9 +215,9 @@ fn quarantine(app: &App) -> Result<String, ApiError> {
             let raw = q.raw.as_deref().or(q.raw_base64.as_deref()).unwrap_or("");
             let raw: String = raw.chars().take(300).collect();
             vec![
-                v(q.id),
-                v(&q.received_at),
-                v(&q.reason),
+                shown(q.id),
+                shown(&q.received_at),
+                shown(&q.reason),
                 format!("<pre>{}</pre>", esc(&raw)),
             ]
         })
@@ -320,29 +320,29 @@ pub fn message(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiErro
 /// The message page's table of facts: (label, HTML) rows.
 fn message_facts(m: &MessageView) -> Vec<Vec<String>> {
     [
-        ("To", v(&m.to)),
+        ("To", shown(&m.to)),
         ("Batch", batch_link(&m.batch_id)),
-        ("Client reference", v(&m.client_reference)),
-        ("Body", v(&m.body)),
+        ("Client reference", shown(&m.client_reference)),
+        ("Body", shown(&m.body)),
         (
             "Latest status",
             format!(
                 "{} (code {})",
                 status(m.latest_status.as_ref().map(Status::as_str)),
-                v(m.latest_status_code)
+                shown(m.latest_status_code)
             ),
         ),
-        ("Status at", v(&m.latest_status_at)),
-        ("Conflicting finals", v(m.status_conflict)),
+        ("Status at", shown(&m.latest_status_at)),
+        ("Conflicting finals", shown(m.status_conflict)),
         (
             "Registered",
             if m.discovered {
                 "no (discovered from a callback)".into()
             } else {
-                v(&m.registered_at)
+                shown(&m.registered_at)
             },
         ),
-        ("Created", v(&m.created_at)),
+        ("Created", shown(&m.created_at)),
     ]
     .into_iter()
     .map(|(k, val)| vec![esc(k), val])
@@ -356,12 +356,12 @@ fn message_history(m: &MessageView) -> Vec<Vec<String>> {
         .flatten()
         .map(|u| {
             vec![
-                v(&u.at),
+                shown(&u.at),
                 status(Some(u.status.as_str())),
-                v(u.code),
+                shown(u.code),
                 esc(code_meaning(u.code)),
-                v(u.source.as_str()),
-                v(&u.received_at),
+                shown(u.source.as_str()),
+                shown(&u.received_at),
             ]
         })
         .collect()
@@ -375,7 +375,7 @@ pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError>
     let counts: Vec<Vec<String>> = b
         .counts
         .iter()
-        .map(|(s, n)| vec![status(Some(s)), v(*n)])
+        .map(|(s, n)| vec![status(Some(s)), shown(*n)])
         .collect();
     let messages = &b.messages;
     let reports: Vec<Vec<String>> = b
@@ -384,8 +384,8 @@ pub fn batch(app: &App, _: &Request, params: &[&str]) -> Result<Reply, ApiError>
         .map(|r| {
             let statuses = serde_json::to_string(&r.statuses).expect("views serialise");
             vec![
-                v(&r.received_at),
-                v(&r.kind),
+                shown(&r.received_at),
+                shown(&r.kind),
                 format!("<pre>{}</pre>", esc(&statuses)),
             ]
         })
