@@ -208,6 +208,12 @@ impl Conn<'_> {
         };
         let mut body = Vec::new();
         loop {
+            // Framing read so far (size lines, extensions, CRLFs) is let
+            // go as the body is read: only the body counts against memory.
+            if self.pos >= 16 * 1024 {
+                self.inbox.drain(..self.pos);
+                self.pos = 0;
+            }
             let line = self.line(deadline, 1024, bad)?;
             let size = parse_chunk_size(&line).ok_or(bad)?;
             if size == 0 {
@@ -251,6 +257,10 @@ impl Conn<'_> {
         loop {
             if let Some(i) = self.inbox[scanned..].iter().position(|&b| b == b'\n') {
                 let end = scanned + i;
+                // A whole line that arrived in one read is held to `max` too.
+                if end - self.pos > max + 1 {
+                    return Err(Stop::Refuse(refusal));
+                }
                 let line = &self.inbox[self.pos..end];
                 let Some(line) = line.strip_suffix(b"\r") else {
                     return Err(Stop::Refuse(refusal));
