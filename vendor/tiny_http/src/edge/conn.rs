@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::admission::Ticket;
+use super::admission::{Answering, Ticket};
 use super::head::{parse_head, Framing, Head, HeadScanner, Refusal};
 use super::limits::Limits;
 use super::log_refusal;
@@ -33,6 +33,8 @@ pub(crate) enum Dispatch {
 struct Outbox {
     stream: Mutex<RefinedTcpStream>,
     broken: AtomicBool,
+    /// Marks the connection evictable once an answer is being written.
+    answering: Answering,
 }
 
 /// One answer's writer: buffered, writing through the shared `Outbox`.
@@ -40,6 +42,7 @@ struct OutboxWriter(Arc<Outbox>);
 
 impl Write for OutboxWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.answering.started();
         let mut stream = self.0.stream.lock().unwrap_or_else(|e| e.into_inner());
         stream.write(buf).inspect_err(|_| self.0.broken.store(true, Ordering::SeqCst))
     }
@@ -102,6 +105,7 @@ pub(crate) fn serve_connection(
     let outbox = Arc::new(Outbox {
         stream: Mutex::new(writer),
         broken: AtomicBool::new(false),
+        answering: ticket.answering(),
     });
     let mut conn = Conn {
         reader,
