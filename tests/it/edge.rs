@@ -696,3 +696,19 @@ fn a_signed_callback_in_absolute_form_is_stored() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["result"], "stored");
 }
+
+#[test]
+fn a_head_over_the_limit_is_refused_when_it_arrives_in_one_piece() {
+    // The head limit held only while a head was incomplete: one that
+    // ended inside the same read (up to 8 KiB) was taken at any size.
+    let d = secret_daemon(&[
+        ("SINCH_DLR_MAX_HEAD", "1024"),
+        ("SINCH_DLR_MAX_HEADER_LINE", "256"),
+    ]);
+    let headers: String = (0..60)
+        .map(|i| format!("X-H{i:03}: {}\r\n", "v".repeat(100)))
+        .collect();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    assert!(head.len() > 6 * 1024);
+    assert_eq!(statuses(d.addr, head.as_bytes()), vec![431]);
+}
