@@ -81,6 +81,9 @@ impl HeadScanner {
                     return Err(refuse(400, "too many empty lines before the request"));
                 }
             } else if empty {
+                if self.scanned - self.start > limits.max_head {
+                    return Err(refuse(431, "request head too large"));
+                }
                 return Ok(Some((self.start, self.scanned)));
             } else {
                 self.lines += 1;
@@ -392,6 +395,8 @@ mod tests {
         assert_eq!(scan(long_line.as_bytes()).unwrap_err().status, 431);
         let many = format!("GET / HTTP/1.1\r\n{}", "A: b\r\n".repeat(101));
         assert_eq!(scan(many.as_bytes()).unwrap_err().status, 431);
+        let whole = format!("GET / HTTP/1.1\r\n{}\r\n", format!("A: {}\r\n", "b".repeat(1000)).repeat(70));
+        assert_eq!(scan(whole.as_bytes()).unwrap_err().status, 431);
     }
 
     #[test]
