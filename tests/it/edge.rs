@@ -589,7 +589,8 @@ fn unread_answers(addr: SocketAddr, n: usize, stop: &AtomicBool) {
                     break;
                 }
             }
-            c.set_write_timeout(Some(Duration::from_millis(200))).unwrap();
+            c.set_write_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
             conns.push((c, Instant::now()));
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -646,7 +647,8 @@ fn a_tls_handshake_sent_a_byte_at_a_time_is_closed_at_the_deadline() {
         if c.write_all(&[0x01]).is_err() {
             break;
         }
-        c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         match c.read(&mut [0u8; 64]) {
             Ok(0) => break,
             Err(e)
@@ -689,7 +691,9 @@ fn a_signed_callback_in_absolute_form_is_stored() {
     assert!(raw.starts_with(origin));
     raw.splice(
         ..origin.len(),
-        b"POST http://dlr.example.com/api/sinchCallbacks ".iter().copied(),
+        b"POST http://dlr.example.com/api/sinchCallbacks "
+            .iter()
+            .copied(),
     );
     raw.extend_from_slice(&body);
     let r = raw_request(d.addr, &raw);
