@@ -292,9 +292,8 @@ fn request_handler(
     static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
     let permits = Permits::new(workers);
     Arc::new(move |request| {
-        let _permit = permits.acquire();
         let rid = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        serve_one(&app, request, rid, max_body);
+        serve_one(&app, request, rid, max_body, &permits);
     })
 }
 
@@ -332,7 +331,14 @@ impl Drop for Permit<'_> {
     }
 }
 
-fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, max_body: usize) {
+fn serve_one(
+    app: &App,
+    mut request: tiny_http::Request,
+    rid: u64,
+    max_body: usize,
+    permits: &Permits,
+) {
+    let permit = permits.acquire();
     let started = Instant::now();
     let method = request.method().as_str().to_ascii_uppercase();
     let (path, query) = http::split_url(request.url());
@@ -364,6 +370,10 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, max_body: usi
             ApiError::BadRequest("could not read the request body".into()).into_reply()
         }
     };
+    // Writing the answer is not handling it: a client that does not read
+    // holds its own connection, never a worker. A streamed answer reads
+    // the store while it is written and keeps its place.
+    let _permit = reply.stream.is_some().then_some(permit);
     let status = reply.status;
     let took = started.elapsed();
     app.metrics.request(status, took);

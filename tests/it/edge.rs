@@ -506,3 +506,213 @@ fn a_non_ascii_header_value_on_a_signed_callback_is_stored() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["result"], "stored");
 }
+
+// ---- found in review: chunk framing, unread answers, TLS ----
+
+#[test]
+fn chunk_framing_does_not_grow_memory_past_the_body_limit() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let d = secret_daemon(&[]);
+    under_attack(&d, 5, "chunk framing", |stop| {
+        // Inside the 64 KiB body limit: 60,000 one-byte chunks, each size
+        // line padded with a 1,000-byte extension (~60 MB of framing per
+        // connection), then stall before the last chunk.
+        let chunks = format!("1;{}\r\nA\r\n", "e".repeat(1000)).repeat(1000);
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            let Some(mut c) = attacker(d.addr) else {
+                continue;
+            };
+            c.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+            let _ = c.write_all(
+                b"POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            );
+            for _ in 0..60 {
+                if stop.load(Ordering::SeqCst) || c.write_all(chunks.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            conns.push(c);
+        }
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+}
+
+/// A connection from 127.0.0.2 with a small receive buffer, so answers it
+/// does not read fill the socket buffers soon.
+fn non_reading_attacker(addr: SocketAddr) -> Option<TcpStream> {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    s.set_recv_buffer_size(4096).ok()?;
+    let from: SocketAddr = "127.0.0.2:0".parse().unwrap();
+    s.bind(&from.into()).ok()?;
+    s.connect(&addr.into()).ok()?;
+    let s: TcpStream = s.into();
+    s.set_write_timeout(Some(Duration::from_millis(200))).ok()?;
+    Some(s)
+}
+
+/// Pipelines `/metrics` on `n` connections without reading any answer,
+/// keeping `n` of them open, until `stop`.
+fn unread_answers(addr: SocketAddr, n: usize, stop: &AtomicBool) {
+    let requests = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".repeat(32);
+    let mut conns: Vec<(TcpStream, Instant)> = Vec::new();
+    while !stop.load(Ordering::SeqCst) {
+        // A connection stays until the server closes it; one whose
+        // buffers are full (a write times out) is left alone.
+        conns.retain_mut(|(c, last)| {
+            if last.elapsed() < Duration::from_millis(500) {
+                return true;
+            }
+            *last = Instant::now();
+            match c.write(requests.as_bytes()) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) => matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
+            }
+        });
+        while conns.len() < n && !stop.load(Ordering::SeqCst) {
+            let Some(mut c) = non_reading_attacker(addr) else {
+                break;
+            };
+            // The server's send buffer grows to a few MB: enough
+            // requests that their answers fill it.
+            c.set_write_timeout(Some(Duration::from_secs(1))).unwrap();
+            for _ in 0..32 {
+                if c.write_all(requests.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            c.set_write_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            conns.push((c, Instant::now()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn answers_nobody_reads_hold_no_worker() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Defaults: 64 workers, a write may block 30 s. More connections than
+    // workers, each with answers waiting that its client never reads.
+    let d = secret_daemon(&[]);
+    under_attack(&d, 6, "unread answers", |stop| {
+        unread_answers(d.addr, 100, stop)
+    });
+}
+
+#[test]
+fn behind_a_proxy_connections_with_unread_answers_make_room() {
+    let _one = ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // As in the full-house test, but the slots are held by clients whose
+    // answers are written and never read: a new client must still get in
+    // (not a 503) and be answered.
+    let d = secret_daemon(&[
+        ("SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT", "0"),
+        ("SINCH_DLR_MAX_CONNECTIONS", "48"),
+        ("SINCH_DLR_WORKERS", "256"),
+    ]);
+    under_attack(&d, 6, "unread answers, full house", |stop| {
+        unread_answers(d.addr, 100, stop)
+    });
+}
+
+#[test]
+fn a_tls_handshake_sent_a_byte_at_a_time_is_closed_at_the_deadline() {
+    let Some((d, _agent)) = tls_daemon_with(&[
+        ("SINCH_DLR_HEAD_TIMEOUT", "2"),
+        ("SINCH_DLR_IDLE_TIMEOUT", "2"),
+    ]) else {
+        eprintln!("openssl not installed: skipped");
+        return;
+    };
+    let mut c = attacker(d.addr).unwrap();
+    // A TLS handshake record announcing 512 bytes, then one byte every
+    // 300 ms: each read of the socket gets a byte well before its timeout.
+    c.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).unwrap();
+    let t = Instant::now();
+    let mut open_for = Duration::ZERO;
+    while t.elapsed() < Duration::from_secs(8) {
+        if c.write_all(&[0x01]).is_err() {
+            break;
+        }
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        match c.read(&mut [0u8; 64]) {
+            Ok(0) => break,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                open_for = t.elapsed()
+            }
+            _ => break,
+        }
+    }
+    assert!(
+        open_for < Duration::from_secs(5),
+        "a trickled handshake kept its connection open {open_for:?} past a 2 s deadline"
+    );
+}
+
+#[test]
+fn a_signed_callback_in_absolute_form_is_stored() {
+    // RFC 9112 3.2.2: a server must accept the absolute-form target; a
+    // 404 on a signed callback loses it for good.
+    let d = secret_daemon(&[]);
+    let body = recipient_report(
+        "absolute",
+        "+15550000004",
+        "Delivered",
+        0,
+        "2026-11-30T00:00:00Z",
+    );
+    let mut raw = signed_head(
+        &body,
+        &format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ),
+    );
+    let origin = b"POST /api/sinchCallbacks ";
+    assert!(raw.starts_with(origin));
+    raw.splice(
+        ..origin.len(),
+        b"POST http://dlr.example.com/api/sinchCallbacks "
+            .iter()
+            .copied(),
+    );
+    raw.extend_from_slice(&body);
+    let r = raw_request(d.addr, &raw);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["result"], "stored");
+}
+
+#[test]
+fn a_head_over_the_limit_is_refused_when_it_arrives_in_one_piece() {
+    // The head limit held only while a head was incomplete: one that
+    // ended inside the same read (up to 8 KiB) was taken at any size.
+    let d = secret_daemon(&[
+        ("SINCH_DLR_MAX_HEAD", "1024"),
+        ("SINCH_DLR_MAX_HEADER_LINE", "256"),
+    ]);
+    let headers: String = (0..60)
+        .map(|i| format!("X-H{i:03}: {}\r\n", "v".repeat(100)))
+        .collect();
+    let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n");
+    assert!(head.len() > 6 * 1024);
+    assert_eq!(statuses(d.addr, head.as_bytes()), vec![431]);
+}

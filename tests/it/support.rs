@@ -580,6 +580,11 @@ pub fn batch_created(id: &str, to: &[&str]) -> Answer {
 /// that certificate, reports 4xx/5xx as answers and follows no redirects.
 /// None when openssl is not installed.
 pub fn tls_daemon() -> Option<(Daemon, ureq::Agent)> {
+    tls_daemon_with(&[])
+}
+
+/// `tls_daemon` with `extra` environment variables.
+pub fn tls_daemon_with(extra: &[(&str, &str)]) -> Option<(Daemon, ureq::Agent)> {
     let certs = tempfile::tempdir().unwrap();
     let (cert, key) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
     let made = Command::new("openssl")
@@ -601,12 +606,14 @@ pub fn tls_daemon() -> Option<(Daemon, ureq::Agent)> {
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let d = Daemon::with_env(&[
+    let mut env = vec![
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
         ("SINCH_DLR_API_TOKEN", TOKEN),
         ("SINCH_DLR_TLS_CERT", cert.to_str().unwrap()),
         ("SINCH_DLR_TLS_KEY", key.to_str().unwrap()),
-    ]);
+    ];
+    env.extend_from_slice(extra);
+    let d = Daemon::with_env(&env);
     let pem = std::fs::read(&cert).unwrap();
     let root = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
     let tls = ureq::tls::TlsConfig::builder()

@@ -216,6 +216,15 @@ impl Ticket {
         &self.admission.counters
     }
 
+    /// A handle for the answer's writer, to mark the connection
+    /// `answering` (see [`Answering::started`]).
+    pub(crate) fn answering(&self) -> Answering {
+        Answering {
+            admission: self.admission.clone(),
+            phase: self.phase.clone(),
+        }
+    }
+
     fn set(&self, busy: bool) {
         self.phase
             .since
@@ -227,5 +236,26 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         self.admission.release(self.id);
+    }
+}
+
+/// Held by a connection's answer writer. Once the answer is being written
+/// the request has been handled; a client that does not read it holds only
+/// its own connection, which may then be closed to make room like an idle
+/// one (the longest-blocked answer first).
+pub(crate) struct Answering {
+    admission: Arc<Admission>,
+    phase: Arc<Phase>,
+}
+
+impl Answering {
+    /// The first write of an answer: evictable from now on, aged from now.
+    pub(crate) fn started(&self) {
+        if self.phase.busy.load(Ordering::SeqCst) {
+            self.phase
+                .since
+                .store(self.admission.now_ms(), Ordering::Relaxed);
+            self.phase.busy.store(false, Ordering::SeqCst);
+        }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::admission::Ticket;
+use super::admission::{Answering, Ticket};
 use super::head::{parse_head, Framing, Head, HeadScanner, Refusal};
 use super::limits::Limits;
 use super::log_refusal;
@@ -33,6 +33,8 @@ pub(crate) enum Dispatch {
 struct Outbox {
     stream: Mutex<RefinedTcpStream>,
     broken: AtomicBool,
+    /// Marks the connection evictable once an answer is being written.
+    answering: Answering,
 }
 
 /// One answer's writer: buffered, writing through the shared `Outbox`.
@@ -40,6 +42,7 @@ struct OutboxWriter(Arc<Outbox>);
 
 impl Write for OutboxWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.answering.started();
         let mut stream = self.0.stream.lock().unwrap_or_else(|e| e.into_inner());
         stream.write(buf).inspect_err(|_| self.0.broken.store(true, Ordering::SeqCst))
     }
@@ -102,6 +105,7 @@ pub(crate) fn serve_connection(
     let outbox = Arc::new(Outbox {
         stream: Mutex::new(writer),
         broken: AtomicBool::new(false),
+        answering: ticket.answering(),
     });
     let mut conn = Conn {
         reader,
@@ -208,6 +212,12 @@ impl Conn<'_> {
         };
         let mut body = Vec::new();
         loop {
+            // Framing read so far (size lines, extensions, CRLFs) is let
+            // go as the body is read: only the body counts against memory.
+            if self.pos >= 16 * 1024 {
+                self.inbox.drain(..self.pos);
+                self.pos = 0;
+            }
             let line = self.line(deadline, 1024, bad)?;
             let size = parse_chunk_size(&line).ok_or(bad)?;
             if size == 0 {
@@ -251,6 +261,10 @@ impl Conn<'_> {
         loop {
             if let Some(i) = self.inbox[scanned..].iter().position(|&b| b == b'\n') {
                 let end = scanned + i;
+                // A whole line that arrived in one read is held to `max` too.
+                if end - self.pos > max + 1 {
+                    return Err(Stop::Refuse(refusal));
+                }
                 let line = &self.inbox[self.pos..end];
                 let Some(line) = line.strip_suffix(b"\r") else {
                     return Err(Stop::Refuse(refusal));

@@ -81,6 +81,9 @@ impl HeadScanner {
                     return Err(refuse(400, "too many empty lines before the request"));
                 }
             } else if empty {
+                if self.scanned - self.start > limits.max_head {
+                    return Err(refuse(431, "request head too large"));
+                }
                 return Ok(Some((self.start, self.scanned)));
             } else {
                 self.lines += 1;
@@ -180,7 +183,22 @@ fn parse_request_line(
     // Both are checked ASCII above.
     let method = std::str::from_utf8(method).map_err(|_| bad)?;
     let target = String::from_utf8(target.to_vec()).map_err(|_| bad)?;
-    Ok((method.parse().map_err(|_| bad)?, target, version))
+    Ok((method.parse().map_err(|_| bad)?, origin_form(target), version))
+}
+
+/// RFC 9112 3.2.2: a server must accept the absolute-form
+/// (`http://host/path?q`); the application sees its path and query.
+fn origin_form(target: String) -> String {
+    let scheme = target.find("://").map(|i| target[..i].to_ascii_lowercase());
+    let rest = match scheme.as_deref() {
+        Some(s @ ("http" | "https")) => &target[s.len() + 3..],
+        _ => return target,
+    };
+    match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].to_string(),
+        Some(i) => format!("/{}", &rest[i..]),
+        None => "/".to_string(),
+    }
 }
 
 fn parse_header_line(line: &[u8]) -> Result<Header, Refusal> {
@@ -377,12 +395,29 @@ mod tests {
         assert_eq!(scan(long_line.as_bytes()).unwrap_err().status, 431);
         let many = format!("GET / HTTP/1.1\r\n{}", "A: b\r\n".repeat(101));
         assert_eq!(scan(many.as_bytes()).unwrap_err().status, 431);
+        let whole = format!("GET / HTTP/1.1\r\n{}\r\n", format!("A: {}\r\n", "b".repeat(1000)).repeat(70));
+        assert_eq!(scan(whole.as_bytes()).unwrap_err().status, 431);
     }
 
     #[test]
     fn endless_empty_lines_are_refused() {
         assert!(scan(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n").unwrap().is_some());
         assert_eq!(scan("\r\n".repeat(100).as_bytes()).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn absolute_form_targets_become_origin_form() {
+        for (target, path) in [
+            ("http://a.example/x/y?q=1", "/x/y?q=1"),
+            ("HTTPS://a.example:8443/x", "/x"),
+            ("http://a.example", "/"),
+            ("http://a.example?q", "/?q"),
+            ("/plain", "/plain"),
+            ("*", "*"),
+        ] {
+            let h = head(&format!("GET {target} HTTP/1.1\r\n\r\n")).unwrap();
+            assert_eq!(h.target, path, "{target}");
+        }
     }
 
     #[test]
