@@ -157,8 +157,15 @@ fn bind(
     config: &Config,
     activated: Option<std::net::TcpListener>,
 ) -> Result<(std::net::TcpListener, bool), String> {
-    use socket2::{Domain, Socket, Type};
+    use socket2::{Domain, SockRef, Socket, Type};
+    // Accepted connections inherit the listener's send buffer: what a
+    // client that does not read can make the kernel hold for it.
+    let buffer = |sock: SockRef<'_>| {
+        sock.set_send_buffer_size(config.send_buffer)
+            .map_err(|e| format!("SINCH_DLR_SEND_BUFFER: {e}"))
+    };
     if let Some(listener) = activated {
+        buffer(SockRef::from(&listener))?;
         return Ok((listener, false));
     }
     let fail = |e: std::io::Error| format!("cannot listen on {}: {e}", config.listen);
@@ -168,6 +175,7 @@ fn bind(
         .map_err(|_| format!("bad address {}", config.listen))?;
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None).map_err(fail)?;
     socket.set_reuse_address(true).map_err(fail)?;
+    buffer(SockRef::from(&socket))?;
     socket.bind(&addr.into()).map_err(fail)?;
     socket.listen(1024).map_err(fail)?;
     Ok((socket.into(), true))

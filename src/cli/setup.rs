@@ -182,6 +182,7 @@ fn edge_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_DLR_MAX_HEADER_LINE" => format!("{} bytes", e.max_header_line),
         "SINCH_DLR_MAX_HEAD" => format!("{} bytes", e.max_head),
         "SINCH_DLR_MAX_HEADERS" => e.max_headers.to_string(),
+        "SINCH_DLR_SEND_BUFFER" => format!("{} bytes", c.send_buffer),
         "SINCH_DLR_TLS_CERT" => c.tls.as_ref().map_or("unset (plain HTTP)".into(), |t| {
             format!("HTTPS ({} bytes of PEM)", t.cert.len())
         }),

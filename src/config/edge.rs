@@ -23,6 +23,7 @@ pub(super) struct Serving {
     pub workers: usize,
     pub io_timeout: Duration,
     pub edge: tiny_http::Limits,
+    pub send_buffer: usize,
     pub tls: Option<Tls>,
     pub metrics_need_token: bool,
 }
@@ -35,6 +36,10 @@ pub(super) fn read(r: &mut Reader) -> Serving {
     }
     let io_timeout = r.positive_seconds("SINCH_DLR_IO_TIMEOUT");
     let edge = edge_limits(r, max_body, io_timeout);
+    let send_buffer = r.number_or_default("SINCH_DLR_SEND_BUFFER") as usize;
+    if send_buffer < 4096 {
+        r.problem("SINCH_DLR_SEND_BUFFER must be at least 4096");
+    }
     let tls = tls_files(r);
     let metrics_need_token = match r.get_or_default("SINCH_DLR_METRICS_AUTH") {
         "none" => false,
@@ -51,6 +56,7 @@ pub(super) fn read(r: &mut Reader) -> Serving {
         workers,
         io_timeout,
         edge,
+        send_buffer,
         tls,
         metrics_need_token,
     }

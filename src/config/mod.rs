@@ -161,6 +161,8 @@ pub struct Config {
     pub io_timeout: Duration,
     /// What one client may cost before its request reaches a handler.
     pub edge: tiny_http::Limits,
+    /// SO_SNDBUF of every accepted connection (inherited from the listener).
+    pub send_buffer: usize,
     /// Set when serving HTTPS.
     pub tls: Option<Tls>,
     pub sinch_limits: SinchLimits,
@@ -207,6 +209,7 @@ impl Config {
             metrics_need_token: serving.metrics_need_token,
             io_timeout: serving.io_timeout,
             edge: serving.edge,
+            send_buffer: serving.send_buffer,
             tls: serving.tls,
             sinch_limits: sinch.limits,
             warnings,

@@ -101,6 +101,11 @@ pub const VARIABLES: &[Variable] = &[
         "connections open at once from one IP address, beyond: 429 (0 = no limit, e.g. behind a proxy)",
     ),
     var(
+        "SINCH_DLR_SEND_BUFFER",
+        Some("131072"),
+        "bytes of answers the kernel may hold for one connection (SO_SNDBUF): bounds what a client that does not read costs",
+    ),
+    var(
         "SINCH_DLR_HEAD_TIMEOUT",
         Some("10"),
         "seconds from a request's first byte to the end of its headers, beyond: 408",

@@ -492,9 +492,15 @@ impl Acceptor {
         let Ok(control) = sock.try_clone() else {
             return;
         };
+        let deadline = edge::Deadline::default();
         let (read, write) = match &self.ssl {
             None => util::RefinedTcpStream::new(sock),
-            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            #[cfg(feature = "ssl-rustls")]
+            Some(ssl) => match ssl.accept(edge::Guarded::new(sock, deadline.clone())) {
+                Ok(s) => util::RefinedTcpStream::new(s),
+                Err(_) => return,
+            },
+            #[cfg(feature = "ssl-openssl")]
             Some(ssl) => match ssl.accept(sock) {
                 Ok(s) => util::RefinedTcpStream::new(s),
                 Err(_) => return,
@@ -505,7 +511,7 @@ impl Acceptor {
         let secure = read.secure();
         let (limits, dispatch) = (self.limits.clone(), self.dispatch.clone());
         let mut task = Some(move || {
-            edge::serve_connection(read, write, control, remote, secure, &limits, ticket, &dispatch)
+            edge::serve_connection(read, write, control, deadline, remote, secure, &limits, ticket, &dispatch)
         });
         tasks_pool.spawn(Box::new(move || {
             if let Some(task) = task.take() {

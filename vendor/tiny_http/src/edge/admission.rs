@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 use super::EdgeCounters;
 use crate::connection::Connection;
 
+/// How long a new connection is passed over when making room.
+const GRACE_MS: u64 = 1000;
+
 pub(crate) struct Admission {
     max_connections: usize,
     per_client: usize,
@@ -44,6 +47,8 @@ struct Phase {
     busy: AtomicBool,
     /// Milliseconds since `epoch` when the current phase began.
     since: AtomicU64,
+    /// Milliseconds since `epoch` when the connection was admitted.
+    admitted: AtomicU64,
 }
 
 pub(crate) enum Verdict {
@@ -94,6 +99,7 @@ impl Admission {
         };
         let phase = Arc::new(Phase::default());
         phase.since.store(self.now_ms(), Ordering::Relaxed);
+        phase.admitted.store(self.now_ms(), Ordering::Relaxed);
         inner.next_id += 1;
         let id = inner.next_id;
         if let Some(ip) = client {
@@ -117,13 +123,26 @@ impl Admission {
     /// Closes the connection (of `client`, if given) that has waited
     /// longest for a whole request.
     fn evict_one(&self, inner: &mut Inner, client: Option<IpAddr>) -> bool {
-        let oldest = inner
-            .open
-            .iter()
-            .filter(|(_, e)| client.is_none() || e.client == client)
-            .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
+        // A connection younger than GRACE is taken only when no older one
+        // can be: clients that refresh their phase by the millisecond
+        // (pipelining) must not make a new client look old.
+        let now = self.now_ms();
+        let candidates = || {
+            inner
+                .open
+                .iter()
+                .filter(move |(_, e)| client.is_none() || e.client == client)
+                .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
+        };
+        let settled = candidates()
+            .filter(|(_, e)| now.saturating_sub(e.phase.admitted.load(Ordering::Relaxed)) >= GRACE_MS)
             .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
             .map(|(id, _)| *id);
+        let oldest = settled.or_else(|| {
+            candidates()
+                .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
+                .map(|(id, _)| *id)
+        });
         let Some(entry) = oldest.and_then(|id| Self::remove(inner, id)) else {
             return false;
         };

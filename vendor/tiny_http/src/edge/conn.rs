@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::deadline::Deadline;
 use super::admission::{Answering, Ticket};
 use super::head::{parse_head, Framing, Head, HeadScanner, Refusal};
 use super::limits::Limits;
@@ -77,6 +78,8 @@ struct Conn<'a> {
     reader: RefinedTcpStream,
     /// A handle on the socket for its timeouts.
     control: Connection,
+    /// The read deadline, also seen by the socket under a TLS stream.
+    deadline: Deadline,
     outbox: Arc<Outbox>,
     remote: Option<SocketAddr>,
     secure: bool,
@@ -95,6 +98,7 @@ pub(crate) fn serve_connection(
     reader: RefinedTcpStream,
     writer: RefinedTcpStream,
     control: Connection,
+    deadline: Deadline,
     remote: Option<SocketAddr>,
     secure: bool,
     limits: &Limits,
@@ -110,6 +114,7 @@ pub(crate) fn serve_connection(
     let mut conn = Conn {
         reader,
         control,
+        deadline,
         outbox,
         remote,
         secure,
@@ -294,6 +299,7 @@ impl Conn<'_> {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return Ok(false);
             };
+            self.deadline.set(deadline);
             self.set_read_timeout(left.max(Duration::from_millis(1)));
             let len = self.inbox.len();
             self.inbox.resize(len + CHUNK, 0);

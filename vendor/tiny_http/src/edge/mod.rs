@@ -11,6 +11,7 @@
 
 pub(crate) mod admission;
 mod conn;
+mod deadline;
 pub(crate) mod head;
 pub(crate) mod limits;
 
@@ -19,6 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub(crate) use conn::{refusal_bytes, serve_connection, Dispatch};
+pub(crate) use deadline::{Deadline, Guarded};
 
 /// Answers the connection layer gives on its own; each closes the connection.
 pub(crate) const REFUSAL_STATUSES: [u16; 11] =

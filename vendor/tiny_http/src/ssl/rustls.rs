@@ -1,4 +1,4 @@
-use crate::connection::Connection;
+use crate::edge::Guarded;
 use crate::util::refined_tcp_stream::Stream as RefinedStream;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 ///
 /// Uses an internal Mutex to permit disparate reader & writer threads to access the stream independently.
 pub(crate) struct RustlsStream(
-    Arc<Mutex<rustls::StreamOwned<rustls::ServerConnection, Connection>>>,
+    Arc<Mutex<rustls::StreamOwned<rustls::ServerConnection, Guarded>>>,
 );
 
 impl RustlsStream {
@@ -103,7 +103,7 @@ impl RustlsContext {
 
     pub(crate) fn accept(
         &self,
-        stream: Connection,
+        stream: Guarded,
     ) -> Result<RustlsStream, Box<dyn Error + Send + Sync + 'static>> {
         let connection = rustls::ServerConnection::new(self.0.clone())?;
         Ok(RustlsStream(Arc::new(Mutex::new(
