@@ -288,11 +288,14 @@ impl Server {
         );
         let acceptor = Acceptor {
             listener,
-            ssl,
-            limits: Arc::new(limits),
-            dispatch,
-            admission: admission.clone(),
             close: close_trigger.clone(),
+            shared: Arc::new(Shared {
+                ssl,
+                limits,
+                dispatch,
+                admission: admission.clone(),
+                waiting: std::sync::atomic::AtomicUsize::new(0),
+            }),
         };
         let accept_thread = thread::Builder::new()
             .name("accept".into())
@@ -442,16 +445,28 @@ fn ssl_context(
     }
 }
 
-/// The accept thread: admits each connection (or answers it 429/503 at
-/// once) and serves it on a thread of the pool. (sinch-dlr patch.)
+/// The accept thread: admits each connection and serves it on a thread of
+/// the pool; when every place is busy, a newcomer waits on a pool thread
+/// for one to free up (a moment), then is answered 503. (sinch-dlr patch.)
 struct Acceptor {
     listener: Listener,
+    close: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+}
+
+/// What the accept thread and the threads it starts share.
+struct Shared {
     ssl: Option<SslContext>,
-    limits: Arc<Limits>,
+    limits: Limits,
     dispatch: edge::Dispatch,
     admission: Arc<edge::admission::Admission>,
-    close: Arc<AtomicBool>,
+    /// Newcomers waiting for a place.
+    waiting: std::sync::atomic::AtomicUsize,
 }
+
+/// Newcomers that may wait for a place at once, and for how long.
+const MAX_WAITING: usize = 64;
+const WAIT_FOR_ROOM: Duration = Duration::from_secs(1);
 
 impl Acceptor {
     fn run(self) {
@@ -480,14 +495,64 @@ impl Acceptor {
         remote: Option<std::net::SocketAddr>,
     ) {
         use edge::admission::Verdict;
-        let ticket = match self.admission.admit(&sock, remote.map(|a| a.ip())) {
-            Verdict::Admitted(ticket) => ticket,
-            Verdict::Full => return self.turn_away(sock, remote, 503, "every connection slot is busy"),
-            Verdict::ClientFull => {
-                return self.turn_away(sock, remote, 429, "too many connections from this address")
+        let shared = self.shared.clone();
+        match self.shared.admission.admit(&sock, remote.map(|a| a.ip())) {
+            Verdict::Admitted(ticket) => spawn(tasks_pool, move || shared.serve(ticket, sock, remote)),
+            Verdict::Full if self.shared.waiting.fetch_add(1, Relaxed) < MAX_WAITING => {
+                spawn(tasks_pool, move || shared.wait_for_room(sock, remote))
             }
-            Verdict::Closing => return,
+            Verdict::Full => {
+                self.shared.waiting.fetch_sub(1, Relaxed);
+                turn_away(&self.shared, sock, remote, 503, "every connection slot is busy", false)
+            }
+            Verdict::ClientFull => turn_away(
+                &self.shared,
+                sock,
+                remote,
+                429,
+                "too many connections from this address",
+                false,
+            ),
+            Verdict::Closing => {}
+        }
+    }
+}
+
+fn spawn(tasks_pool: &util::TaskPool, task: impl FnOnce() + Send + 'static) {
+    let mut task = Some(task);
+    tasks_pool.spawn(Box::new(move || {
+        if let Some(task) = task.take() {
+            task();
+        }
+    }));
+}
+
+impl Shared {
+    /// Tries again for a moment to admit a connection that found every
+    /// place busy; serves it here if a place frees up.
+    fn wait_for_room(&self, sock: Connection, remote: Option<std::net::SocketAddr>) {
+        use edge::admission::Verdict;
+        let until = std::time::Instant::now() + WAIT_FOR_ROOM;
+        let verdict = loop {
+            thread::sleep(Duration::from_millis(10));
+            match self.admission.admit(&sock, remote.map(|a| a.ip())) {
+                Verdict::Full if std::time::Instant::now() < until => continue,
+                other => break other,
+            }
         };
+        self.waiting.fetch_sub(1, Relaxed);
+        match verdict {
+            Verdict::Admitted(ticket) => self.serve(ticket, sock, remote),
+            Verdict::Full => turn_away(self, sock, remote, 503, "every connection slot is busy", true),
+            Verdict::ClientFull => {
+                turn_away(self, sock, remote, 429, "too many connections from this address", true)
+            }
+            Verdict::Closing => {}
+        }
+    }
+
+    /// Serves an admitted connection on this thread until it closes.
+    fn serve(&self, ticket: edge::admission::Ticket, sock: Connection, remote: Option<std::net::SocketAddr>) {
         self.admission.counters.accepted.fetch_add(1, Relaxed);
         let Ok(control) = sock.try_clone() else {
             return;
@@ -509,36 +574,45 @@ impl Acceptor {
             Some(_) => unreachable!(),
         };
         let secure = read.secure();
-        let (limits, dispatch) = (self.limits.clone(), self.dispatch.clone());
-        let mut task = Some(move || {
-            edge::serve_connection(read, write, control, deadline, remote, secure, &limits, ticket, &dispatch)
-        });
-        tasks_pool.spawn(Box::new(move || {
-            if let Some(task) = task.take() {
-                task();
-            }
-        }));
+        edge::serve_connection(read, write, control, deadline, remote, secure, &self.limits, ticket, &self.dispatch)
     }
+}
 
-    /// Answers a connection that cannot be admitted and closes it, without
-    /// ever blocking the accept thread (a fresh socket's buffer is empty).
-    fn turn_away(
-        &self,
-        sock: Connection,
-        remote: Option<std::net::SocketAddr>,
-        status: u16,
-        reason: &'static str,
-    ) {
-        self.admission.counters.refused(status);
-        let client = remote.map_or("-".to_string(), |a| a.ip().to_string());
-        edge::log_refusal(&client, status, reason);
-        if self.ssl.is_none() {
-            let _ = sock.set_nonblocking(true);
-            let mut sock = sock;
-            let _ = std::io::Write::write_all(
-                &mut sock,
-                &edge::refusal_bytes(edge::head::Refusal { status, reason }),
-            );
+/// Answers a connection that cannot be admitted and closes it. From the
+/// accept thread it never blocks (a fresh socket's buffer is empty) and
+/// closes at once; from a pool thread (`linger`) it also reads what the
+/// client still sends for a moment, so the answer is not lost to a reset.
+fn turn_away(
+    shared: &Shared,
+    sock: Connection,
+    remote: Option<std::net::SocketAddr>,
+    status: u16,
+    reason: &'static str,
+    linger: bool,
+) {
+    shared.admission.counters.refused(status);
+    let client = remote.map_or("-".to_string(), |a| a.ip().to_string());
+    edge::log_refusal(&client, status, reason);
+    if shared.ssl.is_some() {
+        return;
+    }
+    let _ = sock.set_nonblocking(!linger);
+    let _ = sock.set_write_timeout(Some(Duration::from_secs(1)));
+    let mut sock = sock;
+    let _ = std::io::Write::write_all(
+        &mut sock,
+        &edge::refusal_bytes(edge::head::Refusal { status, reason }),
+    );
+    if linger {
+        let _ = sock.shutdown(std::net::Shutdown::Write);
+        let _ = sock.set_read_timeout(Some(Duration::from_secs(1)));
+        let mut sink = [0u8; 4096];
+        let mut drained = 0;
+        while drained < 256 * 1024 {
+            match std::io::Read::read(&mut sock, &mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
         }
     }
 }
