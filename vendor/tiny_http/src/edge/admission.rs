@@ -123,10 +123,13 @@ impl Admission {
     /// Closes the connection (of `client`, if given) that has waited
     /// longest for a whole request.
     fn evict_one(&self, inner: &mut Inner, client: Option<IpAddr>) -> bool {
-        // A connection younger than GRACE is taken only when no older one
-        // can be: clients that refresh their phase by the millisecond
-        // (pipelining) must not make a new client look old.
+        // Among connections older than GRACE, the one that has waited
+        // longest in its phase goes first. Younger ones only when no older
+        // one can go, and then the oldest connection first: clients that
+        // refresh their phase by the millisecond (pipelining) must not make
+        // a new client look old.
         let now = self.now_ms();
+        let admitted = |e: &Entry| e.phase.admitted.load(Ordering::Relaxed);
         let candidates = || {
             inner
                 .open
@@ -135,12 +138,12 @@ impl Admission {
                 .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
         };
         let settled = candidates()
-            .filter(|(_, e)| now.saturating_sub(e.phase.admitted.load(Ordering::Relaxed)) >= GRACE_MS)
+            .filter(|(_, e)| now.saturating_sub(admitted(e)) >= GRACE_MS)
             .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
             .map(|(id, _)| *id);
         let oldest = settled.or_else(|| {
             candidates()
-                .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
+                .min_by_key(|(_, e)| admitted(e))
                 .map(|(id, _)| *id)
         });
         let Some(entry) = oldest.and_then(|id| Self::remove(inner, id)) else {
