@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 /// Attack tests run one at a time: each loads both cores.
 static ONE_ATTACK_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+fn one_attack_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_ATTACK_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
 const RSS_LIMIT_KIB: u64 = 128 * 1024;
 
 fn rss_kib(pid: u32) -> u64 {
@@ -117,9 +123,7 @@ fn dribble(conns: &mut Vec<TcpStream>, stop: &AtomicBool) {
 
 #[test]
 fn slow_bodies_hold_no_worker() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     let d = secret_daemon(&[]);
     under_attack(&d, 6, "slow bodies", |stop| {
         // More than the 64 workers there are: before, these starved them all.
@@ -137,9 +141,7 @@ fn slow_bodies_hold_no_worker() {
 
 #[test]
 fn slow_heads_and_idle_floods_from_one_address_are_capped() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     let d = secret_daemon(&[
         ("SINCH_DLR_HEAD_TIMEOUT", "3"),
         ("SINCH_DLR_IDLE_TIMEOUT", "3"),
@@ -208,9 +210,7 @@ fn slow_heads_and_idle_floods_from_one_address_are_capped() {
 
 #[test]
 fn behind_a_proxy_a_full_house_makes_room_for_new_clients() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     // Per-address limit off (as behind a reverse proxy) and a small cap:
     // stalled connections fill every slot, new ones still get in.
     let d = secret_daemon(&[
@@ -238,9 +238,7 @@ fn behind_a_proxy_a_full_house_makes_room_for_new_clients() {
 
 #[test]
 fn pipelining_without_reading_is_bounded() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     let d = secret_daemon(&[("SINCH_DLR_IO_TIMEOUT", "2")]);
     under_attack(&d, 6, "pipelining", |stop| {
         let pipeline = |path: &'static str| {
@@ -294,9 +292,7 @@ fn pipelining_without_reading_is_bounded() {
 
 #[test]
 fn huge_heads_are_refused_early() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     let d = secret_daemon(&[]);
     let answers = Arc::new(Mutex::new(Vec::new()));
     under_attack(&d, 5, "huge heads", |stop| {
@@ -535,9 +531,7 @@ fn a_non_ascii_header_value_on_a_signed_callback_is_stored() {
 
 #[test]
 fn chunk_framing_does_not_grow_memory_past_the_body_limit() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     let d = secret_daemon(&[]);
     under_attack(&d, 5, "chunk framing", |stop| {
         // Inside the 64 KiB body limit: 60,000 one-byte chunks, each size
@@ -623,9 +617,7 @@ fn unread_answers(addr: SocketAddr, n: usize, stop: &AtomicBool) {
 
 #[test]
 fn answers_nobody_reads_hold_no_worker() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     // Defaults: 64 workers, a write may block 30 s. More connections than
     // workers, each with answers waiting that its client never reads.
     let d = secret_daemon(&[]);
@@ -636,9 +628,7 @@ fn answers_nobody_reads_hold_no_worker() {
 
 #[test]
 fn behind_a_proxy_connections_with_unread_answers_make_room() {
-    let _one = ONE_ATTACK_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
+    let _one = one_attack_at_a_time();
     // As in the full-house test, but the slots are held by clients whose
     // answers are written and never read: a new client must still get in
     // (not a 503) and be answered.
