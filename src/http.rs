@@ -150,34 +150,6 @@ fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
 }
 
-/// Why the body could not be read.
-#[derive(Debug)]
-pub enum BodyError {
-    TooLarge,
-    Io(std::io::Error),
-}
-
-/// Reads at most `cap` bytes; one byte more means the body is too large.
-/// A declared `Content-Length` over the cap is refused before reading.
-pub fn read_capped(
-    reader: &mut dyn Read,
-    content_length: Option<usize>,
-    cap: usize,
-) -> Result<Vec<u8>, BodyError> {
-    if content_length.is_some_and(|n| n > cap) {
-        return Err(BodyError::TooLarge);
-    }
-    let mut body = Vec::with_capacity(content_length.unwrap_or(0).min(cap));
-    reader
-        .take(cap as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(BodyError::Io)?;
-    if body.len() > cap {
-        return Err(BodyError::TooLarge);
-    }
-    Ok(body)
-}
-
 /// A response ready to send.
 #[derive(Debug)]
 pub struct Reply {
@@ -249,7 +221,6 @@ pub enum ApiError {
     BadGateway(String),
     /// An upstream (Sinch) did not answer in time.
     GatewayTimeout(String),
-    TooLarge(usize),
     /// Too many failed token guesses from this address; retry after so
     /// many seconds.
     TooManyRequests(u64),
@@ -272,7 +243,6 @@ impl fmt::Display for ApiError {
             ApiError::Unauthorized => f.write_str("unauthorized"),
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
-            ApiError::TooLarge(cap) => write!(f, "body larger than {cap} bytes"),
             ApiError::TooManyRequests(secs) => {
                 write!(f, "too many failed attempts; retry in {secs} s")
             }
@@ -296,7 +266,6 @@ impl ApiError {
             ApiError::NotConfigured(_) => 409,
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
-            ApiError::TooLarge(_) => 413,
             ApiError::TooManyRequests(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
@@ -346,20 +315,6 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(r.segments(), vec!["api", "messages", "12"]);
-    }
-
-    #[test]
-    fn capped_body() {
-        let data = [b'x'; 10];
-        assert_eq!(read_capped(&mut &data[..], None, 10).unwrap().len(), 10);
-        assert!(matches!(
-            read_capped(&mut &data[..], None, 9),
-            Err(BodyError::TooLarge)
-        ));
-        assert!(matches!(
-            read_capped(&mut &data[..], Some(11), 10),
-            Err(BodyError::TooLarge)
-        ));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::time::Instant;
 use crate::app::App;
 use crate::auth::{self, Secret};
 use crate::config::Config;
-use crate::http::{self, ApiError, BodyError, Headers, Reply};
+use crate::http::{self, ApiError, Headers, Reply};
 use crate::periodic::Periodic;
 use crate::retention;
 use crate::routes;
@@ -34,7 +34,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(App::new(&config, store, writer));
     let background = start_background(&config, &app)?;
-    let handler = request_handler(app.clone(), config.workers, config.max_body);
+    let handler = request_handler(app.clone(), config.workers);
     let server = Arc::new(listen(&config, socket, handler)?);
     let _ = app.edge.set(Arc::downgrade(&server));
     // The handler is in place before anyone can learn the address, so a
@@ -292,16 +292,12 @@ fn announce_auth(config: &Config) {
 
 /// What the connection layer calls with each whole request, on the
 /// connection's own thread: at most `workers` run at once.
-fn request_handler(
-    app: Arc<App>,
-    workers: usize,
-    max_body: usize,
-) -> Arc<dyn Fn(tiny_http::Request) + Send + Sync> {
+fn request_handler(app: Arc<App>, workers: usize) -> Arc<dyn Fn(tiny_http::Request) + Send + Sync> {
     static REQUEST_ID: AtomicU64 = AtomicU64::new(1);
     let permits = Permits::new(workers);
     Arc::new(move |request| {
         let rid = REQUEST_ID.fetch_add(1, Ordering::Relaxed);
-        serve_one(&app, request, rid, max_body, &permits);
+        serve_one(&app, request, rid, &permits);
     })
 }
 
@@ -339,13 +335,7 @@ impl Drop for Permit<'_> {
     }
 }
 
-fn serve_one(
-    app: &App,
-    mut request: tiny_http::Request,
-    rid: u64,
-    max_body: usize,
-    permits: &Permits,
-) {
+fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Permits) {
     let permit = permits.acquire();
     let started = Instant::now();
     let method = request.method().as_str().to_ascii_uppercase();
@@ -356,9 +346,9 @@ fn serve_one(
             .iter()
             .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string())),
     );
-    let content_length = request.body_length();
-    let body = http::read_capped(request.as_reader(), content_length, max_body);
-    let reply = match body {
+    // The connection layer read the body whole, within SINCH_DLR_MAX_BODY
+    // (413 beyond it); it is handed over, not read again.
+    let reply = match request.take_body() {
         Ok(body) => {
             let req = http::Request {
                 method: method.clone(),
@@ -370,10 +360,7 @@ fn serve_one(
             };
             dispatch(app, &req, rid)
         }
-        Err(BodyError::TooLarge) => ApiError::TooLarge(max_body)
-            .into_reply()
-            .with_header("Connection", "close"),
-        Err(BodyError::Io(e)) => {
+        Err(e) => {
             log::debug!("rid={rid:04x} reading body: {e}");
             ApiError::BadRequest("could not read the request body".into()).into_reply()
         }

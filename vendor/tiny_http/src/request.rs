@@ -51,6 +51,10 @@ pub struct Request {
     // where to read the body from
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
+    // the body, when the connection layer read it whole (sinch-dlr patch);
+    // `data_reader` reads it only if asked for a reader
+    read_body: Option<Vec<u8>>,
+
     // if this writer is empty, then the request has been answered
     response_writer: Option<Box<dyn Write + Send + 'static>>,
 
@@ -229,6 +233,7 @@ where
 
     Ok(Request {
         data_reader: Some(reader),
+        read_body: None,
         response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
         remote_addr,
         secure,
@@ -261,7 +266,8 @@ where
 {
     let length = body.len();
     Request {
-        data_reader: Some(Box::new(Cursor::new(body))),
+        data_reader: None,
+        read_body: Some(body),
         response_writer: Some(Box::new(writer)),
         remote_addr,
         secure,
@@ -407,7 +413,22 @@ impl Request {
             self.must_send_continue = false;
         }
 
+        if let Some(body) = self.read_body.take() {
+            self.data_reader = Some(Box::new(Cursor::new(body)));
+        }
         self.data_reader.as_mut().unwrap()
+    }
+
+    /// The whole body. For a request the connection layer read whole
+    /// (sinch-dlr patch) it is handed over as read, not copied; otherwise
+    /// it is read to the end here.
+    pub fn take_body(&mut self) -> std::io::Result<Vec<u8>> {
+        if let Some(body) = self.read_body.take() {
+            return Ok(body);
+        }
+        let mut body = Vec::new();
+        self.as_reader().read_to_end(&mut body)?;
+        Ok(body)
     }
 
     /// Turns the `Request` into a writer.
@@ -454,6 +475,9 @@ impl Request {
     fn extract_reader_impl(&mut self) -> Box<dyn Read + Send + 'static> {
         use std::mem;
 
+        if let Some(body) = self.read_body.take() {
+            self.data_reader = Some(Box::new(Cursor::new(body)));
+        }
         assert!(self.data_reader.is_some());
 
         let mut reader = None;
