@@ -496,13 +496,21 @@ impl Acceptor {
     ) {
         use edge::admission::Verdict;
         let shared = self.shared.clone();
-        match self.shared.admission.admit(&sock, remote.map(|a| a.ip())) {
-            Verdict::Admitted(ticket) => spawn(tasks_pool, move || shared.serve(ticket, sock, remote)),
+        let admission = &self.shared.admission;
+        let client = remote.map(|a| a.ip());
+        let verdict = match admission.admit(&sock, client, false) {
             Verdict::Full if self.shared.waiting.fetch_add(1, Relaxed) < MAX_WAITING => {
-                spawn(tasks_pool, move || shared.wait_for_room(sock, remote))
+                return spawn(tasks_pool, move || shared.wait_for_room(sock, remote));
             }
             Verdict::Full => {
                 self.shared.waiting.fetch_sub(1, Relaxed);
+                admission.admit(&sock, client, true)
+            }
+            other => other,
+        };
+        match verdict {
+            Verdict::Admitted(ticket) => spawn(tasks_pool, move || shared.serve(ticket, sock, remote)),
+            Verdict::Full => {
                 turn_away(&self.shared, sock, remote, 503, "every connection slot is busy", false)
             }
             Verdict::ClientFull => turn_away(
@@ -533,10 +541,12 @@ impl Shared {
     fn wait_for_room(&self, sock: Connection, remote: Option<std::net::SocketAddr>) {
         use edge::admission::Verdict;
         let until = std::time::Instant::now() + WAIT_FOR_ROOM;
+        let client = remote.map(|a| a.ip());
         let verdict = loop {
             thread::sleep(Duration::from_millis(10));
-            match self.admission.admit(&sock, remote.map(|a| a.ip())) {
-                Verdict::Full if std::time::Instant::now() < until => continue,
+            let pressed = std::time::Instant::now() >= until;
+            match self.admission.admit(&sock, client, pressed) {
+                Verdict::Full if !pressed => continue,
                 other => break other,
             }
         };

@@ -13,8 +13,15 @@ use std::time::{Duration, Instant};
 use super::EdgeCounters;
 use crate::connection::Connection;
 
-/// How long a new connection is passed over when making room.
+/// How long a new connection is passed over when making room while an
+/// older one can go.
 const GRACE_MS: u64 = 1000;
+/// A connection whose answer began less than this ago is left to finish it.
+const SETTLE_MS: u64 = 100;
+/// A new connection is given at least this long to send its first request
+/// (its thread may take a moment to start reading), unless a newcomer has
+/// nowhere else to go.
+const FIRST_REQUEST_MS: u64 = 50;
 
 pub(crate) struct Admission {
     max_connections: usize,
@@ -49,6 +56,8 @@ struct Phase {
     since: AtomicU64,
     /// Milliseconds since `epoch` when the connection was admitted.
     admitted: AtomicU64,
+    /// An answer has been written on this connection (it had its turn).
+    answered: AtomicBool,
 }
 
 pub(crate) enum Verdict {
@@ -77,8 +86,15 @@ impl Admission {
         })
     }
 
-    /// Admits a new connection, making room if needed.
-    pub(crate) fn admit(self: &Arc<Self>, socket: &Connection, client: Option<IpAddr>) -> Verdict {
+    /// Admits a new connection, making room if needed. Unless `pressed`
+    /// (the newcomer cannot wait), a connection admitted a moment ago is
+    /// not closed to make room.
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        socket: &Connection,
+        client: Option<IpAddr>,
+        pressed: bool,
+    ) -> Verdict {
         if self.closing.load(Ordering::SeqCst) {
             return Verdict::Closing;
         }
@@ -86,12 +102,12 @@ impl Admission {
         if let Some(ip) = client {
             let held = inner.per_client.get(&ip).copied().unwrap_or(0);
             // An address at its share makes room among its own connections.
-            if self.per_client > 0 && held >= self.per_client && !self.evict_one(&mut inner, Some(ip))
+            if self.per_client > 0 && held >= self.per_client && !self.evict_one(&mut inner, Some(ip), pressed)
             {
                 return Verdict::ClientFull;
             }
         }
-        if inner.open.len() >= self.max_connections && !self.evict_one(&mut inner, None) {
+        if inner.open.len() >= self.max_connections && !self.evict_one(&mut inner, None, pressed) {
             return Verdict::Full;
         }
         let Ok(handle) = socket.try_clone() else {
@@ -122,14 +138,18 @@ impl Admission {
 
     /// Closes the connection (of `client`, if given) that has waited
     /// longest for a whole request.
-    fn evict_one(&self, inner: &mut Inner, client: Option<IpAddr>) -> bool {
-        // Among connections older than GRACE, the one that has waited
-        // longest in its phase goes first. Younger ones only when no older
-        // one can go, and then the oldest connection first: clients that
-        // refresh their phase by the millisecond (pipelining) must not make
-        // a new client look old.
+    fn evict_one(&self, inner: &mut Inner, client: Option<IpAddr>, pressed: bool) -> bool {
+        // In this order: a connection older than GRACE, the one that has
+        // waited longest in its phase; else a younger one that has had an
+        // answer, longest in its phase; else a younger one still waiting
+        // for its first answer, the oldest connection first (clients that
+        // refresh their phase by the millisecond, pipelining, must not make
+        // a new client look old). A connection whose answer has only just
+        // begun is left that moment to finish it, and one admitted a moment
+        // ago the time to send its request unless the newcomer is
+        // `pressed`: rather than take such a place, a newcomer waits.
         let now = self.now_ms();
-        let admitted = |e: &Entry| e.phase.admitted.load(Ordering::Relaxed);
+        let age = |at: &AtomicU64| now.saturating_sub(at.load(Ordering::Relaxed));
         let candidates = || {
             inner
                 .open
@@ -137,15 +157,25 @@ impl Admission {
                 .filter(move |(_, e)| client.is_none() || e.client == client)
                 .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
         };
-        let settled = candidates()
-            .filter(|(_, e)| now.saturating_sub(admitted(e)) >= GRACE_MS)
-            .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
-            .map(|(id, _)| *id);
-        let oldest = settled.or_else(|| {
+        let answered = |e: &Entry| e.phase.answered.load(Ordering::SeqCst);
+        let settled = |e: &Entry| age(&e.phase.admitted) >= GRACE_MS;
+        let finishing = |e: &Entry| answered(e) && age(&e.phase.since) < SETTLE_MS;
+        let longest_in_phase = |young_answered: bool| {
             candidates()
-                .min_by_key(|(_, e)| admitted(e))
+                .filter(|(_, e)| !finishing(e))
+                .filter(|(_, e)| settled(e) || (young_answered && answered(e)))
+                .min_by_key(|(_, e)| e.phase.since.load(Ordering::Relaxed))
                 .map(|(id, _)| *id)
-        });
+        };
+        let oldest = longest_in_phase(false)
+            .or_else(|| longest_in_phase(true))
+            .or_else(|| {
+                candidates()
+                    .filter(|(_, e)| !answered(e))
+                    .filter(|(_, e)| pressed || age(&e.phase.admitted) >= FIRST_REQUEST_MS)
+                    .min_by_key(|(_, e)| e.phase.admitted.load(Ordering::Relaxed))
+                    .map(|(id, _)| *id)
+            });
         let Some(entry) = oldest.and_then(|id| Self::remove(inner, id)) else {
             return false;
         };
@@ -277,6 +307,7 @@ impl Answering {
             self.phase
                 .since
                 .store(self.admission.now_ms(), Ordering::Relaxed);
+            self.phase.answered.store(true, Ordering::SeqCst);
             self.phase.busy.store(false, Ordering::SeqCst);
         }
     }
