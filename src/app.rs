@@ -10,8 +10,10 @@ use crate::config::{Config, SinchApi};
 use crate::metrics::Metrics;
 use crate::reconcile::Reconciler;
 use crate::sinch_client::SinchClient;
+use crate::slots::Slots;
 use crate::store::Store;
 use crate::throttle::Throttle;
+use crate::webhooks::Deliveries;
 use crate::writer::WriterHandle;
 
 /// What every handler may use.
@@ -37,6 +39,11 @@ pub struct App {
     pub throttle: Throttle,
     /// Whether this daemon serves HTTPS itself (SINCH_DLR_TLS_*).
     pub tls: bool,
+    /// Webhook delivery (set by the daemon; CLI commands only manage
+    /// endpoints).
+    pub deliveries: OnceLock<Arc<Deliveries>>,
+    /// Open event streams and held long polls.
+    pub streams: Slots,
 }
 
 impl App {
@@ -59,6 +66,8 @@ impl App {
             edge: OnceLock::new(),
             throttle: Throttle::default(),
             tls: config.tls.is_some(),
+            deliveries: OnceLock::new(),
+            streams: Slots::new(config.webhooks.max_streams),
         }
     }
 }

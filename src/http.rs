@@ -159,6 +159,9 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// A body produced while sending (exports, backups); replaces `body`.
     pub stream: Option<Stream>,
+    /// The stream waits for events (long poll, live stream): it is written
+    /// without holding a request worker.
+    pub detached: bool,
 }
 
 /// A streamed body, sent chunked.
@@ -179,6 +182,7 @@ impl Reply {
             headers: Vec::new(),
             body,
             stream: None,
+            detached: false,
         }
     }
 
@@ -189,6 +193,7 @@ impl Reply {
             headers: Vec::new(),
             body: body.into(),
             stream: None,
+            detached: false,
         }
     }
 
@@ -197,6 +202,14 @@ impl Reply {
         Reply {
             stream: Some(Stream(Box::new(reader))),
             ..Reply::text(200, content_type, Vec::new())
+        }
+    }
+
+    /// A 200 whose body waits for events while it is sent (see `detached`).
+    pub fn waiting(content_type: &'static str, reader: impl Read + Send + 'static) -> Reply {
+        Reply {
+            detached: true,
+            ..Reply::stream(content_type, reader)
         }
     }
 
@@ -228,6 +241,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     /// The store could not commit; the client should retry.
     Unavailable,
+    /// Too many of something open at once; retry in a few seconds.
+    Busy(String),
+    /// The request contradicts how the thing is set up.
+    Conflict(String),
     /// Our fault; details were logged.
     Internal,
 }
@@ -239,7 +256,9 @@ impl fmt::Display for ApiError {
             | ApiError::Forbidden(m)
             | ApiError::NotConfigured(m)
             | ApiError::BadGateway(m)
-            | ApiError::GatewayTimeout(m) => f.write_str(m),
+            | ApiError::GatewayTimeout(m)
+            | ApiError::Busy(m)
+            | ApiError::Conflict(m) => f.write_str(m),
             ApiError::Unauthorized => f.write_str("unauthorized"),
             ApiError::NotFound => f.write_str("not found"),
             ApiError::MethodNotAllowed(allow) => write!(f, "method not allowed; use {allow}"),
@@ -268,7 +287,8 @@ impl ApiError {
             ApiError::GatewayTimeout(_) => 504,
             ApiError::TooManyRequests(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
-            ApiError::Unavailable => 503,
+            ApiError::Unavailable | ApiError::Busy(_) => 503,
+            ApiError::Conflict(_) => 409,
             ApiError::Internal => 500,
         }
     }
@@ -279,7 +299,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(allow) => reply.with_header("Allow", &allow),
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
-            ApiError::Unavailable => reply.with_header("Retry-After", "5"),
+            ApiError::Unavailable | ApiError::Busy(_) => reply.with_header("Retry-After", "5"),
             ApiError::TooManyRequests(secs) => reply.with_header("Retry-After", secs.to_string()),
             _ => reply,
         }

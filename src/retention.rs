@@ -1,6 +1,6 @@
 //! Retention: with `SINCH_DLR_RETENTION_DAYS` set, records older than that
 //! (messages with their history and index rows, inbound messages,
-//! quarantine entries, batch reports) are removed. Each chunk is one small
+//! quarantine entries, batch reports, events of the log) are removed. Each chunk is one small
 //! write in the writer's queue, so callbacks keep flowing between chunks;
 //! redb reuses the freed pages for new data.
 
@@ -31,7 +31,8 @@ pub fn prune(writer: &WriterHandle, metrics: &Metrics, keep: Duration) -> u64 {
                     .messages
                     .max(p.inbound)
                     .max(p.quarantine)
-                    .max(p.batch_reports);
+                    .max(p.batch_reports)
+                    .max(p.events);
                 if busiest < CHUNK as u64 {
                     break;
                 }

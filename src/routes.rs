@@ -9,7 +9,8 @@
 
 use crate::access;
 use crate::api::{
-    batches, callbacks, health, inbound, messages, quarantine, reconcile, whole_store,
+    batches, callbacks, endpoints, events, health, inbound, messages, quarantine, reconcile,
+    whole_store,
 };
 use crate::app::App;
 use crate::dashboard::{self, pages};
@@ -56,6 +57,8 @@ const fn route(
 const GET: &[&str] = &["GET"];
 const GET_HEAD: &[&str] = &["GET", "HEAD"];
 const POST: &[&str] = &["POST"];
+const PATCH: &[&str] = &["PATCH"];
+const DELETE: &[&str] = &["DELETE"];
 
 use Gate::*;
 
@@ -67,6 +70,20 @@ const ROUTES: &[Route] = &[
     route(GET_HEAD, "/readyz", Open, health::ready),
     route(GET_HEAD, "/metrics", Metrics, health::metrics),
     // the application and operators
+    route(GET, "/api/events", Token, events::list),
+    route(GET, "/api/events/stream", Token, events::stream),
+    route(POST, "/api/endpoints", Token, endpoints::create),
+    route(GET, "/api/endpoints", Token, endpoints::list),
+    route(GET, "/api/endpoints/{id}", Token, endpoints::one),
+    route(PATCH, "/api/endpoints/{id}", Token, endpoints::edit),
+    route(DELETE, "/api/endpoints/{id}", Token, endpoints::delete),
+    route(POST, "/api/endpoints/{id}/replay", Token, endpoints::replay),
+    route(
+        POST,
+        "/api/endpoints/{id}/rotate-secret",
+        Token,
+        endpoints::rotate,
+    ),
     route(POST, "/api/messages", Token, messages::register),
     route(GET, "/api/messages", Token, messages::list),
     route(POST, "/api/messages/send", Token, messages::send),

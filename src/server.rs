@@ -20,6 +20,7 @@ use crate::retention;
 use crate::routes;
 use crate::store::Store;
 use crate::systemd;
+use crate::webhooks::Deliveries;
 use crate::writer;
 
 /// Runs until SIGINT/SIGTERM. `Err` is a start-up or runtime failure.
@@ -33,6 +34,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     let store = open_store(&mut config)?;
     let (writer, writer_thread) = writer::start(store.clone());
     let app = Arc::new(App::new(&config, store, writer));
+    start_deliveries(&config, &app)?;
     let background = start_background(&config, &app)?;
     let handler = request_handler(app.clone(), config.workers);
     let server = Arc::new(listen(&config, socket, handler)?);
@@ -98,6 +100,8 @@ impl Running {
     /// closed: their clients retry, Sinch for ~23 h), the jobs stop, the
     /// writer commits what it holds, the file closes.
     fn stop(self, grace: std::time::Duration, notifier: &systemd::Notifier) {
+        // Held long polls answer and live streams end now, not at the grace.
+        self.app.store.bell().close();
         if !self.server.shutdown(grace) {
             log::warn!("connections still open after {grace:?}; stopping anyway");
         }
@@ -108,11 +112,22 @@ impl Running {
             r.stopping.store(true, Ordering::Relaxed);
         }
         self.background.into_iter().for_each(Periodic::stop);
+        if let Some(d) = self.app.deliveries.get() {
+            d.stop(); // each endpoint stores its position
+        }
         drop(self.server);
         drop(self.app); // the last WriterHandle: the writer drains its queue and ends
         let _ = self.writer_thread.join();
         log::info!("stopped cleanly");
     }
+}
+
+/// A delivery thread per webhook endpoint (SINCH_DLR_WEBHOOK_URL's is kept
+/// in step with the configuration first).
+fn start_deliveries(config: &Config, app: &Arc<App>) -> Result<(), String> {
+    let d = Deliveries::start(app.store.clone(), app.writer.clone(), &config.webhooks)?;
+    let _ = app.deliveries.set(d);
+    Ok(())
 }
 
 /// Reconciliation (with Sinch credentials and a non-zero interval) and
@@ -368,7 +383,8 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
     // Writing the answer is not handling it: a client that does not read
     // holds its own connection, never a worker. A streamed answer reads
     // the store while it is written and keeps its place.
-    let _permit = reply.stream.is_some().then_some(permit);
+    // One waiting for events (long poll, live stream) holds none.
+    let _permit = (reply.stream.is_some() && !reply.detached).then_some(permit);
     let status = reply.status;
     let took = started.elapsed();
     app.metrics.request(status, took);

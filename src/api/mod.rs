@@ -4,6 +4,8 @@
 
 pub mod batches;
 pub mod callbacks;
+pub mod endpoints;
+pub mod events;
 pub mod health;
 pub mod inbound;
 pub mod messages;

@@ -314,11 +314,8 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A new random secret: 32 bytes from the OS, base64url without padding.
 pub fn generate_secret() -> std::io::Result<Secret> {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(Secret(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::random::bytes::<32>()?),
     ))
 }
 

@@ -11,6 +11,7 @@ mod reader;
 mod secrets;
 mod sinch;
 mod variables;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ pub use callbacks::MIN_API_TOKEN_CHARS;
 pub use edge::Tls;
 pub use sinch::{SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
+pub use webhooks::{Webhooks, check_url};
 
 /// Where a setting's value came from (`check-config` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +168,8 @@ pub struct Config {
     /// Set when serving HTTPS.
     pub tls: Option<Tls>,
     pub sinch_limits: SinchLimits,
+    /// Pushing events to webhook endpoints, and live streams.
+    pub webhooks: webhooks::Webhooks,
     /// Accepted but worth fixing; logged at start, shown by check-config.
     pub warnings: Vec<String>,
     /// Where each variable that is set came from.
@@ -186,6 +190,7 @@ impl Config {
         let log_level = log_level.unwrap_or(default_of("LOG_LEVEL")).to_string();
         let sinch = sinch::read(&mut r, secrets.sinch_token);
         let upkeep = files::upkeep(&mut r);
+        let webhooks = webhooks::read(&mut r);
         let (problems, warnings, origins) = r.finish();
         if !problems.is_empty() {
             return Err(problems);
@@ -212,6 +217,7 @@ impl Config {
             send_buffer: serving.send_buffer,
             tls: serving.tls,
             sinch_limits: sinch.limits,
+            webhooks,
             warnings,
             origins,
         })

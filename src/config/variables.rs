@@ -207,6 +207,30 @@ pub const VARIABLES: &[Variable] = &[
         "seconds between retention passes",
     ),
     var(
+        "SINCH_DLR_WEBHOOK_URL",
+        None,
+        "push every event to this URL (Standard Webhooks); more endpoints: /api/endpoints",
+    ),
+    secret(
+        "SINCH_DLR_WEBHOOK_SECRET",
+        "signing secret of SINCH_DLR_WEBHOOK_URL: whsec_ + base64 of 24-64 random bytes",
+    ),
+    var(
+        "SINCH_DLR_WEBHOOK_TIMEOUT",
+        Some("15"),
+        "seconds a webhook receiver may take to answer; beyond: a failed attempt",
+    ),
+    var(
+        "SINCH_DLR_WEBHOOK_RETRY_SCHEDULE",
+        Some("0,5,300,1800,7200,18000,36000,50400,72000,86400"),
+        "seconds before each attempt at one event; when it runs out the endpoint is failing",
+    ),
+    var(
+        "SINCH_DLR_MAX_STREAMS",
+        Some("32"),
+        "event streams and held long polls open at once; beyond: 503 (stream), at once (poll)",
+    ),
+    var(
         "SINCH_DLR_METRICS_AUTH",
         Some("none"),
         "none or token: whether /metrics needs the API token",

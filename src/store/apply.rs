@@ -10,9 +10,10 @@
 use redb::{Key, ReadableTable, Table, TableDefinition, Value, WriteTransaction};
 use std::collections::BTreeMap;
 
+use super::events::{EventType, MessageEvent};
 use super::record::*;
 use super::tables::*;
-use super::view::MessageView;
+use super::view::{MessageView, UpdateView};
 use super::{Registration, StoreError, phone, read};
 use crate::clock::{Micros, now_micros};
 use crate::sinch::Status;
@@ -41,6 +42,10 @@ pub struct Tx<'t> {
     pub(super) inbound_by_to: Lazy<'t, Index3, ()>,
     pub(super) quarantine: Lazy<'t, u64, &'static [u8]>,
     pub(super) meta: Lazy<'t, &'static str, u64>,
+    pub(super) events: Lazy<'t, u64, &'static [u8]>,
+    pub(super) endpoints: Lazy<'t, u64, &'static [u8]>,
+    /// The seq the group's next event gets (read from META at the first).
+    pub(super) next_event_seq: Option<u64>,
     /// Count deltas of this group, by META key (see `count`).
     counts: BTreeMap<String, i64>,
 }
@@ -102,12 +107,17 @@ impl<'t> Tx<'t> {
             inbound_by_to: Lazy::new(txn, INBOUND_BY_TO),
             quarantine: Lazy::new(txn, QUARANTINE),
             meta: Lazy::new(txn, META),
+            events: Lazy::new(txn, EVENTS),
+            endpoints: Lazy::new(txn, ENDPOINTS),
+            next_event_seq: None,
             counts: BTreeMap::new(),
         }
     }
 
-    /// Writes the group's count changes; call once, after the last op.
-    pub(super) fn finish(mut self) -> Result<(), StoreError> {
+    /// Writes the group's count changes and event cursor; call once, after
+    /// the last op. Returns the last seq the group appended, if any.
+    pub(super) fn finish(mut self) -> Result<Option<u64>, StoreError> {
+        let last_event = self.finish_events()?;
         for (key, delta) in std::mem::take(&mut self.counts) {
             if delta == 0 {
                 continue;
@@ -119,7 +129,7 @@ impl<'t> Tx<'t> {
                 next => meta.insert(key.as_str(), next)?,
             };
         }
-        Ok(())
+        Ok(last_event)
     }
 
     pub(super) fn next_id(&mut self, counter: &'static str) -> Result<u64, StoreError> {
@@ -132,12 +142,10 @@ impl<'t> Tx<'t> {
         let recipient = phone::digits(&r.to);
         let now = now_micros();
         let (mut m, created) = match self.find(&r.batch_id, &recipient)? {
-            Some(m) => {
-                let first = m.registered_at.is_none();
-                (m, first)
-            }
+            Some(m) => (m, false),
             None => (self.create(&r.batch_id, &r.to, now)?, true),
         };
+        let filled_in = m.registered_at.is_none();
         if m.registered_at.is_none() {
             m.registered_at = Some(now);
             m.to = r.to.clone(); // the application's spelling wins for display
@@ -146,8 +154,24 @@ impl<'t> Tx<'t> {
         m.sent_at = m.sent_at.or(r.sent_at);
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
         self.save(&m)?;
+        let view = self.message_view(&m)?;
+        if filled_in {
+            self.emit(
+                EventType::MessageRegistered,
+                &MessageEvent {
+                    message: &view,
+                    update: None,
+                },
+            )?;
+        }
+        Ok((created || filled_in, view))
+    }
+
+    /// The message as `GET /api/messages/{id}` shows it, from this
+    /// transaction (so with what the group wrote so far).
+    pub(super) fn message_view(&mut self, m: &MessageRecord) -> Result<MessageView, StoreError> {
         let updates = read::updates_of(self.updates.open()?, m.id)?;
-        Ok((created, MessageView::full(&m, &updates)))
+        Ok(MessageView::full(m, &updates))
     }
 
     pub(super) fn find(
@@ -258,6 +282,7 @@ impl<'t> Tx<'t> {
         self.updates
             .open()?
             .insert((m.id, seq), encode(&record).as_slice())?;
+        let update = UpdateView::new(&record);
         m.update_count = seq;
         m.first_at = Some(m.first_at.map_or(u.at, |f| f.min(u.at)));
         m.seen.push((record.status.clone(), record.code));
@@ -272,6 +297,14 @@ impl<'t> Tx<'t> {
             self.move_latest(m, &candidate)?;
             m.latest = Some(candidate);
         }
+        let message = self.message_view(m)?;
+        self.emit(
+            EventType::MessageStatusUpdated,
+            &MessageEvent {
+                update: Some(&update),
+                message: &message,
+            },
+        )?;
         Ok(true)
     }
 

@@ -18,13 +18,33 @@ pub fn run(db: &Database) -> Result<(), StoreError> {
             });
         }
         Some(v) if v == SCHEMA_VERSION => return Ok(()),
-        // Version 1 is the first: an unversioned file is a new one. Later
-        // versions add their steps here, each `v -> v + 1`.
-        _ => create_tables(&txn)?,
+        // 1 -> 2: the event log starts empty (nothing is back-filled).
+        Some(1) => {
+            add_event_log(&txn)?;
+            log::info!("database schema 1 -> 2: added the event log (empty)");
+        }
+        // An unversioned file is a new one.
+        _ => {
+            create_tables(&txn)?;
+            add_event_log(&txn)?;
+        }
     }
     txn.open_table(META)?.insert(META_SCHEMA, SCHEMA_VERSION)?;
     txn.commit()?;
     log::info!("database schema at version {SCHEMA_VERSION}");
+    Ok(())
+}
+
+/// Version 2's tables and the log's random id.
+fn add_event_log(txn: &WriteTransaction) -> Result<(), StoreError> {
+    txn.open_table(EVENTS)?;
+    txn.open_table(ENDPOINTS)?;
+    let mut meta = txn.open_table(META)?;
+    if meta.get(EVENT_LOG_ID)?.is_none() {
+        let id =
+            crate::random::u64().map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+        meta.insert(EVENT_LOG_ID, id)?;
+    }
     Ok(())
 }
 

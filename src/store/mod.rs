@@ -13,7 +13,10 @@ pub mod filter;
 /// it too); store files name it as `super::phone`.
 use crate::phone;
 mod backup;
+pub mod bell;
 mod check;
+pub mod endpoints;
+pub mod events;
 mod list;
 mod migrate;
 pub mod prune;
@@ -33,6 +36,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use crate::clock::Micros;
+use bell::Bell;
+use events::EventPage;
 
 pub use apply::Tx;
 pub use read::{Pending, PendingKey};
@@ -124,16 +129,57 @@ from_redb!(
 pub struct Store {
     path: PathBuf,
     db: RwLock<Option<Arc<Database>>>,
+    /// Rung after every commit that appended events.
+    bell: Arc<Bell>,
+    /// Part of every event id (random, made with the log).
+    log_id: u64,
 }
 
 impl Store {
     /// Opens (or creates) the file and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = open_database(path)?;
+        let (log_id, last) = read::event_log(&db.begin_read()?)?;
         Ok(Store {
             path: path.to_path_buf(),
             db: RwLock::new(Some(Arc::new(db))),
+            bell: Arc::new(Bell::new(last)),
+            log_id,
         })
+    }
+
+    /// Every webhook endpoint, by id.
+    pub fn endpoints(&self) -> Result<Vec<endpoints::EndpointRecord>, StoreError> {
+        let db = self.database()?;
+        endpoints::all(&db.begin_read()?)
+    }
+
+    /// The last event seq ever given (0: none).
+    pub fn last_event_seq(&self) -> u64 {
+        self.bell.last()
+    }
+
+    /// Rung after each commit that appended events.
+    pub fn bell(&self) -> &Arc<Bell> {
+        &self.bell
+    }
+
+    /// Events after `after` (see `events::page`).
+    pub fn events(
+        &self,
+        after: u64,
+        limit: usize,
+        wanted: &dyn Fn(&str) -> bool,
+    ) -> Result<EventPage, StoreError> {
+        let db = self.database()?;
+        let txn = db.begin_read()?;
+        events::page(
+            &txn.open_table(tables::EVENTS)?,
+            self.log_id,
+            after,
+            limit,
+            wanted,
+        )
     }
 
     pub fn path(&self) -> &Path {
@@ -157,13 +203,15 @@ impl Store {
     ) -> Result<R, StoreError> {
         let db = self.database()?;
         let txn = db.begin_write()?;
-        let answers = {
+        let (answers, last_event) = {
             let mut tx = Tx::new(&txn);
             let answers = writes(&mut tx)?;
-            tx.finish()?;
-            answers
+            (answers, tx.finish()?)
         };
         txn.commit()?;
+        if let Some(last) = last_event {
+            self.bell.ring(last);
+        }
         Ok(answers)
     }
 

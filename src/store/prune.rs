@@ -17,11 +17,12 @@ pub struct Pruned {
     pub inbound: u64,
     pub quarantine: u64,
     pub batch_reports: u64,
+    pub events: u64,
 }
 
 impl Pruned {
     pub fn total(&self) -> u64 {
-        self.messages + self.inbound + self.quarantine + self.batch_reports
+        self.messages + self.inbound + self.quarantine + self.batch_reports + self.events
     }
 }
 
@@ -47,6 +48,7 @@ impl Tx<'_> {
             inbound: self.prune_inbound(before, limit)?,
             quarantine: self.prune_quarantine(before, limit)?,
             batch_reports: self.prune_batch_reports(before, limit)?,
+            events: self.prune_events(before, limit)?,
         })
     }
 

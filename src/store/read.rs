@@ -104,3 +104,11 @@ pub fn message(txn: &ReadTransaction, id: u64) -> Result<Option<MessageView>, St
     let updates = updates_of(&txn.open_table(STATUS_UPDATES)?, id)?;
     Ok(Some(MessageView::full(&m, &updates)))
 }
+
+/// The log's id and the last seq ever given (0: none), from META.
+pub fn event_log(txn: &ReadTransaction) -> Result<(u64, u64), StoreError> {
+    let meta = txn.open_table(META)?;
+    let get = |key| -> Result<Option<u64>, StoreError> { Ok(meta.get(key)?.map(|v| v.value())) };
+    let next = get(NEXT_EVENT_SEQ)?.unwrap_or(1);
+    Ok((get(EVENT_LOG_ID)?.unwrap_or(0), next - 1))
+}

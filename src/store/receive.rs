@@ -5,12 +5,15 @@
 //! (discovery, duplicates, latest status) are in apply.rs.
 
 use redb::ReadableTable;
+use serde_json::json;
 
 use super::apply::{NewUpdate, Tx};
+use super::events::EventType;
 use super::record::*;
 use super::tables::*;
+use super::view::{BatchReportView, InboundView};
 use super::{CallbackResult, StoreError, phone};
-use crate::clock::Micros;
+use crate::clock::{Micros, format_rfc3339};
 use crate::sinch::{BatchReport, Callback, Inbound, RecipientReport};
 
 impl Tx<'_> {
@@ -102,6 +105,11 @@ impl Tx<'_> {
         self.batch_reports_by_time
             .open()?
             .insert((received_at, id), b.batch_id.as_str())?;
+        let batch_report = BatchReportView::new(&record);
+        self.emit(
+            EventType::BatchReportReceived,
+            &json!({ "batch_report": batch_report }),
+        )?;
         for s in &b.statuses {
             for recipient in s.recipients.iter().flatten() {
                 let mut m = self.find_or_discover(&b.batch_id, recipient, received_at)?;
@@ -181,6 +189,8 @@ impl Tx<'_> {
         self.inbound_by_to
             .open()?
             .insert((phone::digits(&mo.to).as_str(), received_at, id), ())?;
+        let inbound = InboundView::new(&record);
+        self.emit(EventType::InboundReceived, &json!({ "inbound": inbound }))?;
         Ok(CallbackResult::Stored)
     }
 
@@ -212,6 +222,16 @@ impl Tx<'_> {
         self.quarantine
             .open()?
             .insert(id, encode(&record).as_slice())?;
+        // The reason, never the body (it may be anything anyone sent).
+        let quarantine = json!({
+            "id": id,
+            "reason": reason,
+            "received_at": format_rfc3339(received_at),
+        });
+        self.emit(
+            EventType::CallbackQuarantined,
+            &json!({ "quarantine": quarantine }),
+        )?;
         Ok(())
     }
 }

@@ -53,6 +53,10 @@ pub const INBOUND_BY_TO: TableDefinition<(&str, i64, u64), ()> =
     TableDefinition::new("inbound_by_to");
 /// Quarantine id -> `QuarantineRecord`.
 pub const QUARANTINE: TableDefinition<u64, &[u8]> = TableDefinition::new("quarantine");
+/// seq -> `EventRecord` (events.rs): the ordered event log.
+pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+/// Endpoint id -> `EndpointRecord` (endpoints.rs): webhook endpoints.
+pub const ENDPOINTS: TableDefinition<u64, &[u8]> = TableDefinition::new("endpoints");
 /// Scratch space for the writability probe after a failed commit; empty
 /// between probes.
 pub const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("probe");
@@ -60,12 +64,18 @@ pub const PROBE: TableDefinition<&str, &[u8]> = TableDefinition::new("probe");
 /// (`messages`, `status:<latest status>`, `callbacks:<result>`).
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
-pub const SCHEMA_VERSION: u64 = 1;
+/// 1: the first. 2: the event log (EVENTS, ENDPOINTS, the log id).
+pub const SCHEMA_VERSION: u64 = 2;
 pub const META_SCHEMA: &str = "schema_version";
 pub const NEXT_MESSAGE_ID: &str = "next_message_id";
 pub const NEXT_INBOUND_ID: &str = "next_inbound_id";
 pub const NEXT_BATCH_REPORT_ID: &str = "next_batch_report_id";
 pub const NEXT_QUARANTINE_ID: &str = "next_quarantine_id";
+pub const NEXT_ENDPOINT_ID: &str = "next_endpoint_id";
+/// The seq the next event gets (never reused, even after retention).
+pub const NEXT_EVENT_SEQ: &str = "next_event_seq";
+/// A random number made with the log; part of every event id.
+pub const EVENT_LOG_ID: &str = "event_log_id";
 /// Dashboard sessions signed under an older generation are revoked.
 pub const UI_SESSION_GENERATION: &str = "ui_session_generation";
 /// Count of messages whose latest status is the suffix ("" = none yet).

@@ -123,7 +123,7 @@ impl MessageView {
 }
 
 impl UpdateView {
-    fn new(u: &UpdateRecord) -> UpdateView {
+    pub(super) fn new(u: &UpdateRecord) -> UpdateView {
         UpdateView {
             status: u.status.clone(),
             code: u.code,

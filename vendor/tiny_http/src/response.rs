@@ -70,6 +70,22 @@ impl FromStr for TransferEncoding {
     }
 }
 
+/// Hands every write on and flushes it (under the chunked encoder, which
+/// writes whole chunks: a chunk goes out when it is made).
+struct FlushEachWrite<W: Write>(W);
+
+impl<W: Write> Write for FlushEachWrite<W> {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        self.0.write_all(buf)?;
+        self.0.flush()?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> IoResult<()> {
+        self.0.flush()
+    }
+}
+
 /// Builds a Date: header with the current date.
 fn build_date_header() -> Header {
     let d = HttpDate::from(SystemTime::now());
@@ -433,8 +449,23 @@ where
                 Some(TransferEncoding::Chunked) => {
                     use chunked_transfer::Encoder;
 
-                    let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
+                    let mut writer = Encoder::new(FlushEachWrite(writer));
+                    // sinch-dlr patch: a body that pauses (a live event
+                    // stream, a held long poll) is sent as far as it has
+                    // come: a read that does not fill the buffer is flushed.
+                    let mut buf = [0u8; 8192];
+                    loop {
+                        let n = match reader.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => n,
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                            Err(e) => return Err(e),
+                        };
+                        writer.write_all(&buf[..n])?;
+                        if n < buf.len() {
+                            writer.flush()?;
+                        }
+                    }
                 }
 
                 Some(TransferEncoding::Identity) => {

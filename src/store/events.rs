@@ -1,0 +1,223 @@
+//! The event log: every stored change appends one event in the same
+//! transaction as the change itself, so nothing acknowledged is missing
+//! from the log and nothing is in it that was not stored. `seq` (the
+//! cursor) grows by one per event and is never reused; `id` adds the
+//! file's random log id, so ids stay unique across several boxes.
+//! Duplicates store nothing and so append nothing.
+
+use redb::ReadableTable;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::StoreError;
+use super::apply::Tx;
+use super::record::{RECORD_VERSION, decode, encode};
+use super::tables::NEXT_EVENT_SEQ;
+use super::view::{MessageView, UpdateView};
+use crate::clock::{Micros, format_rfc3339, now_micros};
+
+/// What happened; the dotted names are the wire names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    MessageRegistered,
+    MessageStatusUpdated,
+    InboundReceived,
+    BatchReportReceived,
+    CallbackQuarantined,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 5] = [
+        EventType::MessageRegistered,
+        EventType::MessageStatusUpdated,
+        EventType::InboundReceived,
+        EventType::BatchReportReceived,
+        EventType::CallbackQuarantined,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::MessageRegistered => "message.registered",
+            EventType::MessageStatusUpdated => "message.status_updated",
+            EventType::InboundReceived => "inbound.received",
+            EventType::BatchReportReceived => "batch_report.received",
+            EventType::CallbackQuarantined => "callback.quarantined",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The wire names, comma-separated (for error messages).
+    pub fn names() -> String {
+        EventType::ALL.map(EventType::as_str).join(", ")
+    }
+}
+
+/// One row of EVENTS: the data is kept as the JSON it will be sent as.
+#[derive(Serialize, Deserialize)]
+struct EventRecord {
+    v: u32,
+    #[serde(rename = "type")]
+    kind: String,
+    at: Micros,
+    data: Box<RawValue>,
+}
+
+/// An event as the API, the stream and webhooks show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub seq: u64,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub timestamp: String,
+    pub data: Box<RawValue>,
+    /// `timestamp` as a number (lag).
+    #[serde(skip)]
+    pub at: Micros,
+}
+
+/// The body of a webhook delivery (Standard Webhooks: type, timestamp, data).
+#[derive(Serialize)]
+struct WebhookBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: &'a str,
+    data: &'a RawValue,
+}
+
+impl EventView {
+    pub fn webhook_body(&self) -> Vec<u8> {
+        serde_json::to_vec(&WebhookBody {
+            kind: &self.kind,
+            timestamp: &self.timestamp,
+            data: &self.data,
+        })
+        .expect("events always serialise")
+    }
+}
+
+/// `data` of `message.registered` (no update) and
+/// `message.status_updated`: the update and the message after it.
+#[derive(Serialize)]
+pub(super) struct MessageEvent<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<&'a UpdateView>,
+    pub message: &'a MessageView,
+}
+
+/// The event id: the file's log id and the seq.
+pub fn event_id(log_id: u64, seq: u64) -> String {
+    format!("evt_{log_id:016x}_{seq}")
+}
+
+/// A page of the log.
+#[derive(Debug, Serialize)]
+pub struct EventPage {
+    pub events: Vec<EventView>,
+    /// The cursor for the next call: the last event looked at (returned or
+    /// skipped by the type filter), or `after` when there was none.
+    pub next_after: u64,
+    /// The oldest event still kept (0: the log is empty); an `after` below
+    /// `oldest_seq - 1` means retention removed events in between.
+    pub oldest_seq: u64,
+}
+
+impl Tx<'_> {
+    /// Appends one event to this group's transaction.
+    pub(super) fn emit(
+        &mut self,
+        kind: EventType,
+        data: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let seq = match self.next_event_seq {
+            Some(seq) => seq,
+            None => self
+                .meta
+                .open()?
+                .get(NEXT_EVENT_SEQ)?
+                .map_or(1, |v| v.value()),
+        };
+        let data = serde_json::value::to_raw_value(data).expect("views always serialise");
+        let record = EventRecord {
+            v: RECORD_VERSION,
+            kind: kind.as_str().to_string(),
+            at: now_micros(),
+            data,
+        };
+        self.events
+            .open()?
+            .insert(seq, encode(&record).as_slice())?;
+        self.next_event_seq = Some(seq + 1);
+        Ok(())
+    }
+
+    /// The last seq this group appended, if any (written to META by
+    /// `finish`).
+    pub(super) fn finish_events(&mut self) -> Result<Option<u64>, StoreError> {
+        let Some(next) = self.next_event_seq else {
+            return Ok(None);
+        };
+        self.meta.open()?.insert(NEXT_EVENT_SEQ, next)?;
+        Ok(Some(next - 1))
+    }
+
+    /// Removes up to `limit` events committed before `before`, oldest first.
+    pub(super) fn prune_events(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
+        let mut old = Vec::new();
+        for row in self.events.open()?.iter()?.take(limit) {
+            let (seq, value) = row?;
+            let record: EventRecord = decode("events", value.value())?;
+            if record.at >= before {
+                break;
+            }
+            old.push(seq.value());
+        }
+        for seq in &old {
+            self.events.open()?.remove(seq)?;
+        }
+        Ok(old.len() as u64)
+    }
+}
+
+/// Events after `after`, oldest first: at most `limit` of the wanted types,
+/// looking at no more than `scan` rows (so a filter that matches little
+/// still answers quickly; the cursor moves past what was looked at).
+pub(super) fn page(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+    log_id: u64,
+    after: u64,
+    limit: usize,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<EventPage, StoreError> {
+    let scan = limit.saturating_mul(20).max(1000);
+    let mut events = Vec::new();
+    let mut next_after = after;
+    for row in table.range(after.saturating_add(1)..)?.take(scan) {
+        let (seq, value) = row?;
+        let seq = seq.value();
+        let record: EventRecord = decode("events", value.value())?;
+        next_after = seq;
+        if wanted(&record.kind) {
+            events.push(EventView {
+                seq,
+                id: event_id(log_id, seq),
+                kind: record.kind,
+                timestamp: format_rfc3339(record.at),
+                data: record.data,
+                at: record.at,
+            });
+            if events.len() == limit {
+                break;
+            }
+        }
+    }
+    let oldest_seq = table.first()?.map_or(0, |(k, _)| k.value());
+    Ok(EventPage {
+        events,
+        next_after,
+        oldest_seq,
+    })
+}
