@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use sinch_dlr::cli::{self, Command, file, messages, sending, setup};
+use sinch_dlr::cli::{self, Command, events, file, messages, sending, setup};
 use sinch_dlr::config::{Config, Raw};
 use sinch_dlr::server;
 
@@ -82,6 +82,11 @@ fn run(command: Command, config: Config) -> Result<bool, String> {
         Command::Show { id, format } => messages::show(&config, id, format),
         Command::Export { query, format } => messages::export(&config, query, format),
         Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),
+        Command::Events {
+            query,
+            follow,
+            format,
+        } => events::print(&config, query, *follow, format),
         Command::Backup { to } => file::backup(&config, to),
         Command::Help(_) | Command::Version => unreachable!("printed before configuration"),
     };

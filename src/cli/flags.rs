@@ -246,6 +246,31 @@ pub const COMMANDS: &[CommandSpec] = &[
         ],
     },
     CommandSpec {
+        name: "events",
+        argument: None,
+        about: "the event log: what was stored, in order; --follow for live",
+        flags: &[
+            filter(
+                "--after",
+                "SEQ",
+                "after",
+                "events after this seq (default 0: from the oldest kept)",
+            ),
+            filter(
+                "--types",
+                "T1,T2",
+                "types",
+                "only these types (message.registered, message.status_updated, ...)",
+            ),
+            flag(
+                "--follow",
+                None,
+                "keep printing events as they are stored, until interrupted",
+            ),
+            value("--format", "ndjson|table", "output format (default ndjson)"),
+        ],
+    },
+    CommandSpec {
         name: "backup",
         argument: None,
         about: "a consistent copy of the database, also while the daemon runs",

@@ -6,6 +6,7 @@
 //! (sending.rs), operating the file (file.rs), setting up (setup.rs);
 //! target.rs is the client that reaches the daemon or the file.
 
+pub mod events;
 pub mod file;
 pub mod flags;
 pub mod messages;
@@ -53,6 +54,12 @@ pub enum Command {
     },
     Stats {
         since: Option<String>,
+        format: String,
+    },
+    /// `events`: the log after a seq (query = API parameters).
+    Events {
+        query: Vec<(String, String)>,
+        follow: bool,
         format: String,
     },
     Backup {

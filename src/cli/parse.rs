@@ -221,6 +221,11 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             since: g.last("--since"),
             format: g.format("text"),
         },
+        "events" => Command::Events {
+            query: g.query(),
+            follow: g.flags.iter().any(|(f, _)| f.long == "--follow"),
+            format: g.format("ndjson"),
+        },
         "backup" => Command::Backup {
             to: PathBuf::from(g.last("--to").expect("required")),
         },

@@ -127,6 +127,7 @@ fn value(c: &Config, name: &str) -> String {
         .or_else(|| edge_value(c, name))
         .or_else(|| sinch_value(c, name))
         .or_else(|| upkeep_value(c, name))
+        .or_else(|| webhook_value(c, name))
         .unwrap_or_else(|| panic!("check-config shows no value for {name}"))
 }
 
@@ -237,6 +238,43 @@ fn upkeep_value(c: &Config, name: &str) -> Option<String> {
         },
         _ => return None,
     })
+}
+
+fn webhook_value(c: &Config, name: &str) -> Option<String> {
+    let w = &c.webhooks;
+    Some(match name {
+        "SINCH_DLR_WEBHOOK_URL" => w
+            .endpoint
+            .as_ref()
+            .map_or("(none)".into(), |(url, _)| without_credentials(url)),
+        "SINCH_DLR_WEBHOOK_SECRET" => match w.endpoint {
+            Some(_) => "[set]".into(),
+            None => "(none)".into(),
+        },
+        "SINCH_DLR_WEBHOOK_TIMEOUT" => secs(w.timeout),
+        "SINCH_DLR_WEBHOOK_RETRY_SCHEDULE" => {
+            let s: Vec<String> = w
+                .schedule
+                .iter()
+                .map(|d| d.as_secs_f64().to_string())
+                .collect();
+            format!("{} s", s.join(", "))
+        }
+        "SINCH_DLR_MAX_STREAMS" => w.max_streams.to_string(),
+        _ => return None,
+    })
+}
+
+/// A URL with any `user:password@` shown as `[credentials]@`.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://[credentials]@{host}{}", &rest[host_end..]),
+        None => url.to_string(),
+    }
 }
 
 /// The callback methods in force, with how many secrets each has.

@@ -10,7 +10,7 @@ const ABOUT: &str =
     "sinch-dlr: receives Sinch SMS delivery reports and inbound SMS, verifies and stores them.";
 
 const NOTES: &str = "\
-send, reconcile, messages, show, export, stats and backup use the running
+send, reconcile, messages, show, export, stats, events and backup use the running
 daemon's API (SINCH_DLR_LISTEN and SINCH_DLR_API_TOKEN); when no daemon
 answers they open the database directly, with identical output.
 Times (T) are RFC 3339 (2025-03-02T10:15:00Z) or dates (2025-03-02).

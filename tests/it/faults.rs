@@ -113,6 +113,33 @@ fn full_disk_gives_503_then_recovers_without_loss() {
             "{recipient} lost or doubled"
         );
     }
+    // The event log committed with the changes: one event per stored
+    // update, none for the commits that failed.
+    let mut updates = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = d
+            .get(&format!("/api/events?after={after}&limit=1000"))
+            .json();
+        let events = page["events"].as_array().unwrap().clone();
+        if events.is_empty() {
+            break;
+        }
+        after = page["next_after"].as_u64().unwrap();
+        updates.extend(events.iter().map(|e| {
+            e["data"]["message"]["recipient"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
+    }
+    updates.sort();
+    let mut want = acked.clone();
+    want.sort();
+    assert_eq!(
+        updates, want,
+        "one event per acknowledged callback, none for refused ones"
+    );
     let log = d.stderr();
     assert!(
         log.contains("accepting writes again") || log.contains("writes succeed again"),
