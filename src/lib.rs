@@ -28,6 +28,7 @@ pub mod server;
 pub mod sinch;
 pub(crate) mod sinch_client;
 pub mod store;
+pub(crate) mod suggest;
 pub(crate) mod systemd;
 pub(crate) mod throttle;
 pub(crate) mod writer;

@@ -132,14 +132,36 @@ const REFERENCE: Flag = filter(
     "client_reference",
     "messages with this client reference",
 );
-const STATUS: Flag = filter(
-    "--status",
-    "S",
-    "status",
-    "messages whose latest status is S (any case)",
+const STATUS: Flag = Flag {
+    repeat: true,
+    ..filter(
+        "--status",
+        "S[,S...]",
+        "status",
+        "latest status is one of these (any case; none = no report yet)",
+    )
+};
+const FINAL: Flag = filter(
+    "--final",
+    "true|false",
+    "final",
+    "latest status is final (true) or not yet (false)",
 );
+const CODE: Flag = filter("--code", "N", "code", "latest status code is N (e.g. 402)");
 const SINCE: Flag = filter("--since", "T", "since", "created at or after T");
 const UNTIL: Flag = filter("--until", "T", "until", "created before T (exclusive)");
+const STATUS_SINCE: Flag = filter(
+    "--status-since",
+    "T",
+    "status_since",
+    "latest status at or after T",
+);
+const STATUS_UNTIL: Flag = filter(
+    "--status-until",
+    "T",
+    "status_until",
+    "latest status before T (exclusive)",
+);
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -191,8 +213,12 @@ pub const COMMANDS: &[CommandSpec] = &[
             TO,
             REFERENCE,
             STATUS,
+            FINAL,
+            CODE,
             SINCE,
             UNTIL,
+            STATUS_SINCE,
+            STATUS_UNTIL,
             filter(
                 "--limit",
                 "N",
@@ -227,8 +253,12 @@ pub const COMMANDS: &[CommandSpec] = &[
             TO,
             REFERENCE,
             STATUS,
+            FINAL,
+            CODE,
             SINCE,
             UNTIL,
+            STATUS_SINCE,
+            STATUS_UNTIL,
             value("--format", "ndjson|csv", "output format (default ndjson)"),
         ],
     },
@@ -311,6 +341,15 @@ pub fn any_flag(long: &str) -> Option<&'static Flag> {
         .flat_map(|c| c.flags)
         .chain(COMMON_FLAGS)
         .find(|f| f.long == long)
+}
+
+/// Every flag's `--name`, for suggesting one.
+pub fn every_flag_name() -> impl Iterator<Item = &'static str> {
+    COMMANDS
+        .iter()
+        .flat_map(|c| c.flags)
+        .chain(COMMON_FLAGS)
+        .map(|f| f.long)
 }
 
 pub fn short_flag(short: char) -> Option<&'static Flag> {

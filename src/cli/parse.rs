@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use super::flags::{self, CommandSpec, Flag};
 use super::{Args, Command, SignArgs};
+use crate::query::MessageFilter;
 use crate::sending::SendInput;
+use crate::suggest;
 
 /// What the command line held, before it becomes a `Command`.
 #[derive(Default)]
@@ -60,8 +62,10 @@ fn split(mut parser: lexopt::Parser) -> Result<Early, String> {
     let mut given = Given::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let flag = match arg {
-            Long(name) => flags::any_flag(&format!("--{name}"))
-                .ok_or_else(|| format!("unknown flag --{name}; see --help"))?,
+            Long(name) => flags::any_flag(&format!("--{name}")).ok_or_else(|| {
+                let hint = suggest::hint(&format!("--{name}"), flags::every_flag_name());
+                format!("unknown flag --{name}{hint}; see --help")
+            })?,
             Short(c) => {
                 flags::short_flag(c).ok_or_else(|| format!("unknown flag -{c}; see --help"))?
             }
@@ -70,10 +74,11 @@ fn split(mut parser: lexopt::Parser) -> Result<Early, String> {
                 match (given.command, given.help) {
                     (None, false) if word == "help" => given.help = true,
                     (None, false) => {
-                        given.command =
-                            Some(flags::command(&word).ok_or_else(|| {
-                                format!("unexpected argument {word:?}; see --help")
-                            })?);
+                        given.command = Some(flags::command(&word).ok_or_else(|| {
+                            let names = flags::COMMANDS.iter().map(|c| c.name);
+                            let hint = suggest::hint(&word, names.chain(["help"]));
+                            format!("unknown command {word:?}{hint}; see --help")
+                        })?);
                     }
                     _ => given.words.push(word),
                 }
@@ -115,13 +120,15 @@ fn help_topic(given: &Given) -> Result<Command, String> {
 /// may mean another filter elsewhere).
 fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, String> {
     let name = spec.name;
-    for (flag, _) in &mut given.flags {
+    for (flag, value) in &mut given.flags {
         *flag = spec.takes(flag.long).ok_or_else(|| {
+            let hint = suggest::hint(flag.long, spec.all_flags().map(|f| f.long));
             format!(
-                "{name} does not take {}; see sinch-dlr {name} --help",
+                "{name} does not take {}{hint}; see sinch-dlr {name} --help",
                 flag.long
             )
         })?;
+        one_of(flag, value.as_deref())?;
     }
     match (spec.argument, given.words.as_slice()) {
         (Some(_), [_]) | (None, []) => {}
@@ -135,6 +142,43 @@ fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, Stri
         }
     }
     Ok(given)
+}
+
+/// A value from a fixed list (the placeholder `table|json|csv` lists it).
+fn one_of(flag: &Flag, value: Option<&str>) -> Result<(), String> {
+    let (Some(choices), Some(value)) = (flag.value, value) else {
+        return Ok(());
+    };
+    let listed = choices.contains('|') && choices.chars().all(|c| c == '|' || c.is_lowercase());
+    if !listed || choices.split('|').any(|c| c == value) {
+        return Ok(());
+    }
+    let hint = suggest::hint(value, choices.split('|'));
+    Err(format!(
+        "{} {value:?} is not one of {}{hint}",
+        flag.long,
+        choices.replace('|', ", ")
+    ))
+}
+
+/// The listing filters, checked as the API will check them, so a bad one
+/// is a usage error before anything is opened; the problem is named by
+/// its flag.
+fn filters(g: &Given) -> Result<Vec<(String, String)>, String> {
+    let query = g.query();
+    if let Err(e) = MessageFilter::parse(&query) {
+        return Err(in_flag_words(&e.0, g));
+    }
+    Ok(query)
+}
+
+/// `status: ...` -> `--status: ...`: an API problem in CLI words.
+fn in_flag_words(problem: &str, g: &Given) -> String {
+    let param = problem.split(':').next().unwrap_or_default();
+    match g.flags.iter().find(|(f, _)| f.param == Some(param)) {
+        Some((f, _)) => format!("{}{}", f.long, &problem[param.len()..]),
+        None => problem.to_string(),
+    }
 }
 
 /// The `.env` file to read and the variables set by flags.
@@ -206,7 +250,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             batch: g.last("--batch"),
         },
         "messages" => Command::Messages {
-            query: g.query(),
+            query: filters(g)?,
             format: g.format("table"),
         },
         "show" => Command::Show {
@@ -214,7 +258,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             format: g.format("text"),
         },
         "export" => Command::Export {
-            query: g.query(),
+            query: filters(g)?,
             format: g.format("ndjson"),
         },
         "stats" => Command::Stats {

@@ -129,10 +129,25 @@ fn with_flag(c: &CommandSpec, long: &str) -> Vec<String> {
         args.extend([f.long.to_string(), "x".to_string()]);
     }
     args.push(long.to_string());
-    if flags::any_flag(long).unwrap().value.is_some() {
-        args.push("x".to_string());
+    let flag = c.takes(long).or_else(|| flags::any_flag(long)).unwrap();
+    if let Some(placeholder) = flag.value {
+        args.push(sample(placeholder));
     }
     args
+}
+
+/// A valid value for a flag with this placeholder (filters and choices
+/// are checked while parsing).
+fn sample(placeholder: &str) -> String {
+    match placeholder {
+        "T" => "2025-01-01".into(),
+        "N" => "1".into(),
+        "NUMBER" => "+15551230001".into(),
+        "S[,S...]" => "Delivered".into(),
+        "C" => crate::query::encode_cursor((0, 1)),
+        choices if choices.contains('|') => choices.split('|').next().unwrap().into(),
+        _ => "x".into(),
+    }
 }
 
 #[test]

@@ -171,7 +171,7 @@ fn failures(app: &App) -> Result<String, ApiError> {
         all.extend(list(
             app,
             MessageFilter {
-                status: Some(s),
+                statuses: vec![Some(s)],
                 limit: 10,
                 ..MessageFilter::default()
             },

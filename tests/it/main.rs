@@ -14,6 +14,7 @@ mod dashboard;
 mod deploy;
 mod edge;
 mod faults;
+mod finding;
 mod fixtures;
 mod hostile;
 mod input;
