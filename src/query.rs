@@ -122,7 +122,7 @@ pub fn parse_status(value: &str) -> Result<Option<Status>, BadParam> {
         Status::Other(_) => {
             let names = status_names();
             Err(BadParam(format!(
-                "status: {value:?} is not a status{} (valid: {})",
+                "status: {value:?} is not a status{}; valid: {}",
                 crate::suggest::hint(value, names.iter().map(String::as_str)),
                 names.join(", ")
             )))

@@ -14,9 +14,9 @@ pub fn closest<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> Opt
         .map(|(_, k)| k)
 }
 
-/// `; did you mean X?` for an error message, or nothing.
+/// ` (did you mean X?)` for an error message, or nothing.
 pub fn hint<'a>(typed: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    closest(typed, known).map_or_else(String::new, |k| format!("; did you mean {k}?"))
+    closest(typed, known).map_or_else(String::new, |k| format!(" (did you mean {k}?)"))
 }
 
 /// Levenshtein distance over characters.

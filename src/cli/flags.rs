@@ -107,6 +107,14 @@ pub const COMMON_FLAGS: &[Flag] = &[
     ),
     flag("--no-env-file", None, "read no .env file"),
     Flag {
+        short: Some('v'),
+        ..flag(
+            "--verbose",
+            None,
+            "say on stderr whether the answer came from the daemon or the file",
+        )
+    },
+    Flag {
         short: Some('h'),
         ..flag("--help", None, "this text")
     },
@@ -177,9 +185,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             Flag {
                 repeat: true,
+                required: true,
                 ..value("--to", "NUMBER", "a recipient")
             },
-            value("--body", "TEXT", "the message"),
+            Flag {
+                required: true,
+                ..value("--body", "TEXT", "the message")
+            },
             value("--from", "SENDER", "the sender"),
             value(
                 "--client-reference",

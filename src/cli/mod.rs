@@ -20,6 +20,7 @@ mod tests;
 
 pub use flags::{COMMANDS, COMMON_FLAGS, CommandSpec, Flag};
 pub use parse::parse;
+pub use target::Failure;
 pub use usage::{command_usage, usage};
 
 use std::path::PathBuf;
@@ -81,6 +82,8 @@ pub struct Args {
     pub env_file: Option<PathBuf>,
     /// Variables set by flags (`--listen` -> `SINCH_DLR_LISTEN`, ...).
     pub overrides: Vec<(&'static str, String)>,
+    /// `-v`: say on stderr where the answer came from (info-level lines).
+    pub verbose: bool,
 }
 
 impl Args {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::flags::{self, CommandSpec, Flag};
 use super::{Args, Command, SignArgs};
 use crate::query::MessageFilter;
-use crate::sending::SendInput;
+use crate::sending::{SendFailure, SendInput};
 use crate::suggest;
 
 /// What the command line held, before it becomes a `Command`.
@@ -43,6 +43,7 @@ where
         command: build(spec, &given)?,
         env_file,
         overrides,
+        verbose: given.flags.iter().any(|(f, _)| f.long == "--verbose"),
     })
 }
 
@@ -52,6 +53,7 @@ fn alone(command: Command) -> Args {
         command,
         env_file: Some(PathBuf::from(".env")),
         overrides: Vec::new(),
+        verbose: false,
     }
 }
 
@@ -138,7 +140,10 @@ fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, Stri
     for f in spec.flags.iter().filter(|f| f.required) {
         if !given.flags.iter().any(|(g, _)| g.long == f.long) {
             let value = f.value.unwrap_or_default();
-            return Err(format!("{name} needs {} {value}", f.long));
+            return Err(format!(
+                "{} is required: sinch-dlr {name} {} {value}",
+                f.long, f.long
+            ));
         }
     }
     Ok(given)
@@ -178,6 +183,36 @@ fn in_flag_words(problem: &str, g: &Given) -> String {
     match g.flags.iter().find(|(f, _)| f.param == Some(param)) {
         Some((f, _)) => format!("{}{}", f.long, &problem[param.len()..]),
         None => problem.to_string(),
+    }
+}
+
+/// `body: required` -> `--body is required`, `to[0]: ...` -> `--to: ...`:
+/// a request field's problem named by the command's flag.
+fn field_in_flag_words(problem: &str, spec: &CommandSpec) -> String {
+    let Some((field, rest)) = problem.split_once(':') else {
+        return problem.to_string();
+    };
+    let name = field.split('[').next().unwrap_or(field).replace('_', "-");
+    match spec.takes(&format!("--{name}")) {
+        Some(f) if rest.trim() == "required" => format!("{} is required", f.long),
+        Some(f) => format!("{}:{rest}", f.long),
+        None => problem.to_string(),
+    }
+}
+
+/// `send`'s request, checked as the API will check it.
+fn send_input(spec: &CommandSpec, g: &Given) -> Result<SendInput, String> {
+    let input = SendInput {
+        to: g.all("--to"),
+        body: g.last("--body"),
+        from: g.last("--from"),
+        client_reference: g.last("--client-reference"),
+        delivery_report: g.last("--delivery-report"),
+        callback_url: g.last("--callback-url"),
+    };
+    match crate::sending::validate(&input) {
+        Err(SendFailure::Invalid(problem)) => Err(field_in_flag_words(&problem, spec)),
+        _ => Ok(input),
     }
 }
 
@@ -238,14 +273,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             nonce: g.last("--nonce"),
             timestamp: g.last("--timestamp"),
         }),
-        "send" => Command::Send(SendInput {
-            to: g.all("--to"),
-            body: g.last("--body"),
-            from: g.last("--from"),
-            client_reference: g.last("--client-reference"),
-            delivery_report: g.last("--delivery-report"),
-            callback_url: g.last("--callback-url"),
-        }),
+        "send" => Command::Send(send_input(spec, g)?),
         "reconcile" => Command::Reconcile {
             batch: g.last("--batch"),
         },

@@ -7,6 +7,7 @@ mod auth;
 mod bench;
 mod browser;
 mod callbacks;
+mod cli;
 mod config;
 mod connections;
 mod crash;
