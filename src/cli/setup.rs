@@ -228,6 +228,7 @@ fn sinch_value(c: &Config, name: &str) -> Option<String> {
             .public_url
             .as_deref()
             .map_or("unset".into(), without_userinfo),
+        "SINCH_DLR_DEFAULT_FROM" => c.default_from.clone().unwrap_or_else(|| "unset".into()),
         "SINCH_DLR_RECONCILE_AFTER" => secs(c.reconcile_after),
         "SINCH_DLR_RECONCILE_INTERVAL" => match (&c.sinch, c.reconcile_interval.is_zero()) {
             (None, _) => "off (no Sinch API credentials)".to_string(),

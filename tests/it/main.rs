@@ -22,5 +22,6 @@ mod input;
 mod messages;
 mod operators;
 mod process;
+mod registering;
 mod send;
 mod variables;
