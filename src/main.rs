@@ -79,6 +79,7 @@ fn run(command: Command, config: Config) -> Result<bool, Failure> {
         Command::Send(s) => sending::send(&config, s),
         Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
         Command::Messages { query, format } => messages::messages(&config, query, format),
+        Command::Inbound { query, format } => messages::inbound(&config, query, format),
         Command::Show { id, format } => messages::show(&config, id, format),
         Command::Export { query, format } => messages::export(&config, query, format),
         Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),

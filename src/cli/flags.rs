@@ -171,6 +171,25 @@ const STATUS_UNTIL: Flag = filter(
     "latest status before T (exclusive)",
 );
 
+/// The listing flags every list command shares.
+const LIMIT: Flag = filter(
+    "--limit",
+    "N",
+    "limit",
+    "at most N rows, 1-1000 (default 50)",
+);
+const CURSOR: Flag = filter(
+    "--cursor",
+    "C",
+    "cursor",
+    "the next page (printed after a full page)",
+);
+const FORMAT_LIST: Flag = value(
+    "--format",
+    "table|json|csv",
+    "output format (default table)",
+);
+
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
         name: "serve",
@@ -231,23 +250,28 @@ pub const COMMANDS: &[CommandSpec] = &[
             UNTIL,
             STATUS_SINCE,
             STATUS_UNTIL,
+            LIMIT,
+            CURSOR,
+            FORMAT_LIST,
+        ],
+    },
+    CommandSpec {
+        name: "inbound",
+        argument: None,
+        about: "a page of inbound messages (replies, STOP, HELP), newest first",
+        flags: &[
+            filter("--from", "NUMBER", "from", "sent by this number (digits)"),
             filter(
-                "--limit",
-                "N",
-                "limit",
-                "at most N messages, 1-1000 (default 50)",
+                "--to",
+                "NUMBER",
+                "to",
+                "sent to this number of yours (digits)",
             ),
-            filter(
-                "--cursor",
-                "C",
-                "cursor",
-                "the next page (printed after a full page)",
-            ),
-            value(
-                "--format",
-                "table|json|csv",
-                "output format (default table)",
-            ),
+            filter("--since", "T", "since", "stored at or after T"),
+            filter("--until", "T", "until", "stored before T (exclusive)"),
+            LIMIT,
+            CURSOR,
+            FORMAT_LIST,
         ],
     },
     CommandSpec {

@@ -1,4 +1,4 @@
-//! Reading messages: `messages`, `show`, `export`, `stats`. Through the
+//! Reading messages: `messages`, `inbound`, `show`, `export`, `stats`. Through the
 //! API, on the daemon or the file (target.rs picks).
 
 use std::io::{IsTerminal, Read, Write};
@@ -7,7 +7,7 @@ use super::target::{Failure, reading};
 use crate::config::Config;
 use crate::format;
 use crate::http::percent_encode;
-use crate::store::{MessagePage, MessageView, StatsView};
+use crate::store::{InboundPage, MessagePage, MessageView, StatsView};
 
 fn query_string(params: &[(String, String)]) -> String {
     let pairs: Vec<String> = params
@@ -31,6 +31,18 @@ pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Resul
         .view()
     })?;
     print!("{}", format::messages(&page, fmt)?);
+    if let (Some(c), "table") = (page.next_cursor.as_deref(), fmt) {
+        eprintln!("more: add --cursor {c}");
+    }
+    Ok(())
+}
+
+pub fn inbound(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), Failure> {
+    let page: InboundPage = reading(config, |t| {
+        t.call("GET", &format!("/api/inbound{}", query_string(query)), None)?
+            .view()
+    })?;
+    print!("{}", format::inbound(&page, fmt)?);
     if let (Some(c), "table") = (page.next_cursor.as_deref(), fmt) {
         eprintln!("more: add --cursor {c}");
     }

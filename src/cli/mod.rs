@@ -44,6 +44,11 @@ pub enum Command {
         query: Vec<(String, String)>,
         format: String,
     },
+    /// `inbound`: a page of inbound messages (query = API parameters).
+    Inbound {
+        query: Vec<(String, String)>,
+        format: String,
+    },
     Show {
         id: String,
         format: String,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::flags::{self, CommandSpec, Flag};
 use super::{Args, Command, SignArgs};
-use crate::query::MessageFilter;
+use crate::query::{InboundFilter, MessageFilter};
 use crate::sending::{SendFailure, SendInput};
 use crate::suggest;
 
@@ -177,6 +177,15 @@ fn filters(g: &Given) -> Result<Vec<(String, String)>, String> {
     Ok(query)
 }
 
+/// As `filters`, for `inbound`.
+fn inbound_filters(g: &Given) -> Result<Vec<(String, String)>, String> {
+    let query = g.query();
+    if let Err(e) = InboundFilter::parse(&query) {
+        return Err(in_flag_words(&e.0, g));
+    }
+    Ok(query)
+}
+
 /// `status: ...` -> `--status: ...`: an API problem in CLI words.
 fn in_flag_words(problem: &str, g: &Given) -> String {
     let param = problem.split(':').next().unwrap_or_default();
@@ -279,6 +288,10 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
         },
         "messages" => Command::Messages {
             query: filters(g)?,
+            format: g.format("table"),
+        },
+        "inbound" => Command::Inbound {
+            query: inbound_filters(g)?,
             format: g.format("table"),
         },
         "show" => Command::Show {

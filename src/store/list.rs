@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use super::StoreError;
 use super::filter::{Cursor, InboundFilter, MessageFilter, encode_cursor};
+use super::page::Page;
 use super::record::*;
 use super::tables::*;
 use super::view::*;

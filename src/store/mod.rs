@@ -16,6 +16,7 @@ mod backup;
 mod check;
 mod list;
 mod migrate;
+mod page;
 pub mod prune;
 mod quarantine;
 mod read;
@@ -35,12 +36,10 @@ use std::time::Duration;
 use crate::clock::Micros;
 
 pub use apply::Tx;
+pub use page::{InboundPage, MessagePage, Page};
 pub use read::{Pending, PendingKey};
 pub use stats::{Counts, HourView, PeriodView, StatsView};
-pub use view::{
-    BatchReportView, BatchView, InboundView, MessagePage, MessageView, Page, QuarantineView,
-    UpdateView,
-};
+pub use view::{BatchReportView, BatchView, InboundView, MessageView, QuarantineView, UpdateView};
 pub use write::{
     CallbackResult, EndSessions, Prune, Quarantine, ReceiveCallback, Reconciled, Register,
     RetryQuarantined, Write,

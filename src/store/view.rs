@@ -391,29 +391,6 @@ pub struct BatchView {
     pub batch_reports: Vec<BatchReportView>,
 }
 
-/// A page of results and the cursor for the next one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-/// `GET /api/messages`: a page of message summaries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessagePage {
-    pub messages: Vec<MessageView>,
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<MessageView>> for MessagePage {
-    fn from(p: Page<MessageView>) -> MessagePage {
-        MessagePage {
-            messages: p.items,
-            next_cursor: p.next_cursor,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

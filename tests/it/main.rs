@@ -18,6 +18,7 @@ mod faults;
 mod finding;
 mod fixtures;
 mod hostile;
+mod inbound;
 mod input;
 mod messages;
 mod operators;
