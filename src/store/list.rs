@@ -87,23 +87,60 @@ fn time_range<'a>(
     Ok(Box::new(range.rev().map(|row| Ok(row?.0.value()))))
 }
 
-pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<MessageView>, StoreError> {
+/// The index keys that can match `f`, newest first, inside its window.
+fn message_keys<'a>(
+    txn: &ReadTransaction,
+    f: &'a MessageFilter,
+    statuses: &'a Option<Vec<Option<Status>>>,
+) -> Result<Keys<'a>, StoreError> {
     let (lo, hi) = bounds(f.since, f.until, f.cursor);
-    let table = txn.open_table(MESSAGES)?;
-    let statuses = f.possible_statuses();
-    let keys: Keys = if let Some(b) = &f.batch_id {
+    Ok(if let Some(b) = &f.batch_id {
         Box::new(batch_keys(txn, b, lo, hi)?.into_iter().map(Ok))
     } else if let Some(to) = &f.to {
         keyed_range(txn, BY_RECIPIENT, to, lo, hi)?
     } else if let Some(r) = &f.client_reference {
         keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
-    } else if let Some(statuses) = &statuses {
+    } else if let Some(statuses) = statuses {
         status_keys(txn, statuses, lo, hi)?
     } else if f.is_final == Some(false) {
         time_range(txn, BY_PENDING, lo, hi)?
     } else {
         time_range(txn, BY_CREATED, lo, hi)?
+    })
+}
+
+/// How many messages match `f` (its cursor and limit aside), counting at
+/// most `cap`: (count, whether it stopped at the cap).
+pub fn count_messages(
+    txn: &ReadTransaction,
+    f: &MessageFilter,
+    cap: u64,
+) -> Result<(u64, bool), StoreError> {
+    let f = MessageFilter {
+        cursor: None,
+        ..f.clone()
     };
+    let statuses = f.possible_statuses();
+    let table = txn.open_table(MESSAGES)?;
+    let mut n = 0;
+    for key in message_keys(txn, &f, &statuses)? {
+        let Some(row) = table.get(key?.1)? else {
+            continue;
+        };
+        if matches(&decode("messages", row.value())?, &f) {
+            n += 1;
+            if n == cap {
+                return Ok((n, true));
+            }
+        }
+    }
+    Ok((n, false))
+}
+
+pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<MessageView>, StoreError> {
+    let table = txn.open_table(MESSAGES)?;
+    let statuses = f.possible_statuses();
+    let keys = message_keys(txn, f, &statuses)?;
     // Opened once per page, not once per message.
     let updates = f
         .with_history

@@ -221,7 +221,13 @@ impl Store {
     /// One message with its whole history, or None.
     pub fn message(&self, id: u64) -> Result<Option<MessageView>, StoreError> {
         let db = self.database()?;
-        read::message(&db.begin_read()?, id)
+        read::message(&db.begin_read()?, id, false)
+    }
+
+    /// As `message`, each update with the raw callback body it came in.
+    pub fn message_with_raw(&self, id: u64) -> Result<Option<MessageView>, StoreError> {
+        let db = self.database()?;
+        read::message(&db.begin_read()?, id, true)
     }
 
     /// Messages with no final status created before `created_before`, oldest
@@ -248,6 +254,16 @@ impl Store {
         filter: &filter::MessageFilter,
     ) -> Result<Page<MessageView>, StoreError> {
         list::messages(&self.database()?.begin_read()?, filter)
+    }
+
+    /// How many messages match `filter`, counting at most `cap`: (count,
+    /// whether it stopped at the cap).
+    pub fn count_messages(
+        &self,
+        filter: &filter::MessageFilter,
+        cap: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        list::count_messages(&self.database()?.begin_read()?, filter, cap)
     }
 
     /// A page of inbound messages, newest first.

@@ -50,6 +50,9 @@ pub struct UpdateView {
     pub source: Source,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The callback body as received; only on the dashboard's message page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
 
 impl MessageView {
@@ -132,6 +135,7 @@ impl UpdateView {
             received_at: format_rfc3339(u.received_at),
             source: u.source,
             kind: u.kind.clone(),
+            raw: None,
         }
     }
 }

@@ -13,6 +13,7 @@ mod connections;
 mod crash;
 mod dashboard;
 mod deploy;
+mod drilldown;
 mod edge;
 mod faults;
 mod finding;
