@@ -28,6 +28,8 @@ pub struct App {
     pub reconciler: Option<Arc<Reconciler>>,
     /// This daemon's public base URL (default callback_url when sending).
     pub public_url: Option<String>,
+    /// The sender when a send request names none (SINCH_DLR_DEFAULT_FROM).
+    pub default_from: Option<String>,
     /// Messages without a final status after this long are stale.
     pub stale_after: Duration,
     /// Whether /metrics needs the API token.
@@ -61,6 +63,7 @@ impl App {
                 .as_ref()
                 .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
             public_url: config.public_url.clone(),
+            default_from: config.default_from.clone(),
             stale_after: config.stale_after,
             metrics_need_token: config.metrics_need_token,
             edge: OnceLock::new(),

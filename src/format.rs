@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::export::{csv_header, csv_line};
+use crate::export::{csv_header, csv_line, csv_row};
 use crate::store::view::{Cell, Field};
-use crate::store::{MessagePage, MessageView, StatsView};
+use crate::store::{InboundPage, InboundView, MessagePage, MessageView, StatsView};
 
 /// Columns of the `messages` table.
 const TABLE: [(&str, Field); 7] = [
@@ -82,6 +82,66 @@ pub fn messages(page: &MessagePage, format: &str) -> Result<String, String> {
                 .collect();
             let headers: Vec<&str> = TABLE.iter().map(|(h, _)| *h).collect();
             Ok(table(&headers, &rows))
+        }
+        other => Err(format!("--format {other:?}: use table, json or csv")),
+    }
+}
+
+/// Columns of `inbound` (table and CSV).
+const INBOUND: [&str; 8] = [
+    "id",
+    "from",
+    "to",
+    "type",
+    "body",
+    "received_at",
+    "operator_id",
+    "sinch_id",
+];
+
+/// An inbound message's body as text: the text (mo_text), the base64
+/// (mo_binary), or the JSON object (mo_media).
+fn inbound_body(m: &InboundView) -> String {
+    match &m.body {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A page of inbound messages (`{"inbound": [...], "next_cursor": ...}`).
+pub fn inbound(page: &InboundPage, format: &str) -> Result<String, String> {
+    let rows: Vec<(&InboundView, String)> =
+        page.inbound.iter().map(|m| (m, inbound_body(m))).collect();
+    let cells = |(m, body): &(&InboundView, String)| -> [String; 8] {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        [
+            m.id.to_string(),
+            m.from.clone(),
+            m.to.clone(),
+            m.kind.clone(),
+            body.clone(),
+            m.received_at.clone(),
+            opt(&m.operator_id),
+            m.sinch_id.clone(),
+        ]
+    };
+    match format {
+        "json" => Ok(pretty(page)),
+        "csv" => Ok(rows
+            .iter()
+            .fold(csv_row(INBOUND.map(Cell::Text)), |mut out, r| {
+                let c = cells(r);
+                out.push_str(&csv_row(c.iter().map(|v| Cell::Text(v))));
+                out
+            })),
+        "table" => {
+            let table_rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| cells(r).map(|c| cell(c.as_str())).to_vec())
+                .collect();
+            let headers = INBOUND.map(|h| h.to_uppercase());
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            Ok(table(&headers, &table_rows))
         }
         other => Err(format!("--format {other:?}: use table, json or csv")),
     }

@@ -31,6 +31,7 @@ pub mod sinch;
 pub(crate) mod sinch_client;
 pub(crate) mod slots;
 pub mod store;
+pub(crate) mod suggest;
 pub(crate) mod systemd;
 pub(crate) mod throttle;
 pub(crate) mod webhooks;

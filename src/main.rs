@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use sinch_dlr::cli::{self, Command, events, file, messages, sending, setup};
+use sinch_dlr::cli::{self, Command, Failure, events, file, messages, sending, setup};
 use sinch_dlr::config::{Config, Raw};
 use sinch_dlr::server;
 
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(&config.log_level);
+    init_logging(&log_level(&args, &config), args.command == Command::Serve);
     if args.command == Command::Serve {
         for w in &config.warnings {
             log::warn!("{w}");
@@ -47,10 +47,10 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         // check-db found problems and listed them.
         Ok(false) => ExitCode::from(1),
+        // Said once, here (not also as a log line).
         Err(e) => {
-            log::error!("{e}");
             eprintln!("sinch-dlr: {e}");
-            ExitCode::from(1)
+            ExitCode::from(e.exit_code())
         }
     }
 }
@@ -67,18 +67,19 @@ fn help_or_version(command: &Command) -> Option<String> {
 }
 
 /// Runs one command; `Ok(false)`: it ran and found problems (exit 1).
-fn run(command: Command, config: Config) -> Result<bool, String> {
+fn run(command: Command, config: Config) -> Result<bool, Failure> {
     let done = match &command {
-        Command::Serve => server::run(config),
+        Command::Serve => server::run(config).map_err(Failure::from),
         Command::CheckConfig => {
             setup::check_config(&config);
             Ok(())
         }
-        Command::CheckDb => return file::check_db(&config),
+        Command::CheckDb => return file::check_db(&config).map_err(Failure::from),
         Command::Sign(s) => setup::sign(&config, s),
         Command::Send(s) => sending::send(&config, s),
         Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
         Command::Messages { query, format } => messages::messages(&config, query, format),
+        Command::Inbound { query, format } => messages::inbound(&config, query, format),
         Command::Show { id, format } => messages::show(&config, id, format),
         Command::Export { query, format } => messages::export(&config, query, format),
         Command::Stats { since, format } => messages::stats(&config, since.as_deref(), format),
@@ -99,11 +100,26 @@ fn load_config(args: &cli::Args) -> Result<Config, Vec<String>> {
     Config::from_raw(&raw)
 }
 
+/// The daemon logs at `LOG_LEVEL`; a CLI command only warns unless `-v`
+/// (then it says where its answer came from) or `--log-level` asks for more.
+fn log_level(args: &cli::Args, config: &Config) -> String {
+    let flagged = args.overrides.iter().any(|(k, _)| *k == "LOG_LEVEL");
+    match (&args.command, flagged, args.verbose) {
+        (Command::Serve, _, _) | (_, true, _) => config.log_level.clone(),
+        (_, false, true) => "info".into(),
+        (_, false, false) => "warn".into(),
+    }
+}
+
 /// `LOG_LEVEL` (or `RUST_LOG`); under systemd the journal adds timestamps.
-fn init_logging(level: &str) {
+/// A CLI command's lines read like its other messages.
+fn init_logging(level: &str, daemon: bool) {
+    use std::io::Write;
     let mut builder = env_logger::Builder::new();
     builder.parse_filters(level);
-    if std::env::var_os("JOURNAL_STREAM").is_some() {
+    if !daemon {
+        builder.format(|buf, record| writeln!(buf, "sinch-dlr: {}", record.args()));
+    } else if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.format_timestamp(None);
     }
     builder.init();

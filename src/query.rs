@@ -90,11 +90,77 @@ fn digits_param(name: &str, value: Option<&str>) -> Result<Option<String>, BadPa
     Ok(Some(d))
 }
 
-fn window(since: Option<Micros>, until: Option<Micros>) -> Result<(), BadParam> {
+fn window(
+    (since_name, since): (&str, Option<Micros>),
+    until: Option<Micros>,
+) -> Result<(), BadParam> {
     match (since, until) {
-        (Some(s), Some(u)) if s >= u => Err(BadParam("since: must be before until".into())),
+        (Some(s), Some(u)) if s >= u => Err(BadParam(format!(
+            "{since_name}: must be before {}",
+            since_name.replace("since", "until")
+        ))),
         _ => Ok(()),
     }
+}
+
+/// What `status=` accepts: `none` (no report yet) and Sinch's statuses.
+pub fn status_names() -> Vec<String> {
+    let known = Status::INTERMEDIATE.into_iter().chain(Status::FINAL);
+    std::iter::once("none".to_string())
+        .chain(known.map(|s| s.as_str().to_string()))
+        .collect()
+}
+
+/// One status as asked for: `none` is None (no report yet); a status
+/// Sinch does not document is an error naming the valid ones.
+pub fn parse_status(value: &str) -> Result<Option<Status>, BadParam> {
+    let value = value.trim();
+    if value.eq_ignore_ascii_case("none") {
+        return Ok(None);
+    }
+    match Status::parse(value) {
+        Status::Other(_) => {
+            let names = status_names();
+            Err(BadParam(format!(
+                "status: {value:?} is not a status{}; valid: {}",
+                crate::suggest::hint(value, names.iter().map(String::as_str)),
+                names.join(", ")
+            )))
+        }
+        s => Ok(Some(s)),
+    }
+}
+
+/// Every `status` parameter, each a comma-separated list.
+fn statuses(params: Params<'_>) -> Result<Vec<Option<Status>>, BadParam> {
+    let mut out = Vec::new();
+    for (_, v) in params.iter().filter(|(k, _)| k == "status") {
+        for one in v.split(',').filter(|s| !s.trim().is_empty()) {
+            let s = parse_status(one)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn boolean(name: &str, value: Option<&str>) -> Result<Option<bool>, BadParam> {
+    match value {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(v) => Err(BadParam(format!("{name}: {v:?} is not true or false"))),
+    }
+}
+
+fn code(value: Option<&str>) -> Result<Option<i64>, BadParam> {
+    value
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| BadParam(format!("code: {v:?} is not a delivery code (a number)")))
+        })
+        .transpose()
 }
 
 impl MessageFilter {
@@ -106,8 +172,12 @@ impl MessageFilter {
                 "to",
                 "client_reference",
                 "status",
+                "final",
+                "code",
                 "since",
                 "until",
+                "status_since",
+                "status_until",
                 "limit",
                 "cursor",
             ],
@@ -116,14 +186,19 @@ impl MessageFilter {
             batch_id: short("batch_id", param(params, "batch_id"))?,
             to: digits_param("to", param(params, "to"))?,
             client_reference: short("client_reference", param(params, "client_reference"))?,
-            status: short("status", param(params, "status"))?.map(|s| Status::parse(&s)),
+            statuses: statuses(params)?,
+            is_final: boolean("final", param(params, "final"))?,
+            code: code(param(params, "code"))?,
             since: time(params, "since")?,
             until: time(params, "until")?,
+            status_since: time(params, "status_since")?,
+            status_until: time(params, "status_until")?,
             limit: parse_limit(param(params, "limit"))?,
             cursor: param(params, "cursor").map(decode_cursor).transpose()?,
             with_history: false,
         };
-        window(f.since, f.until)?;
+        window(("since", f.since), f.until)?;
+        window(("status_since", f.status_since), f.status_until)?;
         Ok(f)
     }
 }
@@ -139,7 +214,7 @@ impl InboundFilter {
             limit: parse_limit(param(params, "limit"))?,
             cursor: param(params, "cursor").map(decode_cursor).transpose()?,
         };
-        window(f.since, f.until)?;
+        window(("since", f.since), f.until)?;
         Ok(f)
     }
 }
@@ -194,10 +269,43 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(f.to.as_deref(), Some("15551230001"));
-        assert_eq!(f.status, Some(Status::Delivered));
+        assert_eq!(f.statuses, vec![Some(Status::Delivered)]);
         assert_eq!(f.since, clock::parse_rfc3339("2025-01-01T00:00:00Z"));
         assert_eq!(f.limit, 10);
         assert_eq!(MessageFilter::parse(&[]).unwrap().limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn status_filters_parse_none_several_final_and_code() {
+        let f = MessageFilter::parse(&p(&[
+            ("status", "none,failed"),
+            ("status", "Expired,Failed"),
+            ("final", "false"),
+            ("code", "402"),
+            ("status_since", "2025-01-01"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            f.statuses,
+            vec![None, Some(Status::Failed), Some(Status::Expired)]
+        );
+        assert_eq!(f.is_final, Some(false));
+        assert_eq!(f.code, Some(402));
+        assert!(f.status_since.is_some());
+        // final=false leaves only the statuses that are not final.
+        assert_eq!(f.possible_statuses(), Some(vec![None]));
+        let finals = MessageFilter {
+            is_final: Some(true),
+            ..MessageFilter::default()
+        };
+        assert_eq!(
+            finals.possible_statuses().unwrap().len(),
+            Status::FINAL.len()
+        );
+        assert_eq!(MessageFilter::default().possible_statuses(), None);
+        let err = parse_status("Deliverd").unwrap_err().0;
+        assert!(err.contains("did you mean Delivered?"), "{err}");
+        assert!(err.contains("none, Queued, Dispatched, Delivered"), "{err}");
     }
 
     #[test]
@@ -212,5 +320,9 @@ mod tests {
         assert!(err(&[("colour", "red")]).starts_with("colour:"));
         assert!(err(&[("since", "2025-01-02"), ("until", "2025-01-01")]).starts_with("since:"));
         assert!(err(&[("batch_id", &"x".repeat(3000))]).starts_with("batch_id:"));
+        assert!(err(&[("status", "Sent")]).starts_with("status:"));
+        assert!(err(&[("final", "yes")]).starts_with("final:"));
+        assert!(err(&[("code", "4o2")]).starts_with("code:"));
+        assert!(err(&[("status_since", "x")]).starts_with("status_since:"));
     }
 }

@@ -13,7 +13,7 @@ use crate::api::{
     whole_store,
 };
 use crate::app::App;
-use crate::dashboard::{self, pages};
+use crate::dashboard::{self, lists, pages};
 use crate::http::{ApiError, Reply, Request};
 
 type Handler = fn(&App, &Request, &[&str]) -> Result<Reply, ApiError>;
@@ -102,7 +102,9 @@ const ROUTES: &[Route] = &[
     route(POST, "/ui/login", SameOrigin, dashboard::login),
     route(POST, "/ui/logout", SameOrigin, dashboard::logout),
     route(GET, "/", Dashboard, pages::overview),
-    route(GET, "/ui/search", Dashboard, pages::search),
+    route(GET, "/ui/search", Dashboard, lists::search),
+    route(GET, "/ui/messages", Dashboard, lists::messages),
+    route(GET, "/ui/inbound", Dashboard, lists::inbound),
     route(GET, "/ui/messages/{id}", Dashboard, pages::message),
     route(GET, "/ui/batches/{batch_id}", Dashboard, pages::batch),
     route(GET, "/ui/{*}", Dashboard, pages::not_found),
@@ -204,6 +206,33 @@ mod tests {
                 })
                 .unwrap();
             assert_eq!(first, i, "{} is shadowed", r.path);
+        }
+    }
+
+    /// The README's API table names every route of the table (method and
+    /// path), so an operator can find each one.
+    #[test]
+    fn the_readme_api_table_lists_every_route() {
+        let readme = include_str!("../README.md");
+        let rows: Vec<&str> = readme
+            .lines()
+            .skip_while(|l| *l != "## HTTP API")
+            .take_while(|l| !l.starts_with("### "))
+            .filter(|l| l.starts_with("| `"))
+            .collect();
+        for route in ROUTES {
+            let method = route.methods[0];
+            let named = |row: &&str| {
+                row.split('`').skip(1).step_by(2).any(|code| {
+                    let rest = code.strip_prefix(&format!("{method} {}", route.path));
+                    rest.is_some_and(|r| r.is_empty() || r.starts_with(['[', '?']))
+                })
+            };
+            assert!(
+                rows.iter().any(named),
+                "README's API table has no row for {method} {}",
+                route.path
+            );
         }
     }
 }

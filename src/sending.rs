@@ -23,8 +23,10 @@ pub const DELIVERY_REPORTS: [&str; 5] = [
 ];
 const MAX_RECIPIENTS: usize = 1000;
 
-/// What the application asks to send.
+/// What the application asks to send. An unknown field is an error naming
+/// it and the fields that exist (a misspelt one must not be dropped).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendInput {
     #[serde(deserialize_with = "one_or_many")]
     pub to: Vec<String>,
@@ -160,6 +162,11 @@ pub fn send_and_register(
         batch.id,
         request.to.len()
     );
+    // Sent now: Sinch's created_at when it says, else this moment.
+    let sent_at = batch.raw["created_at"]
+        .as_str()
+        .and_then(crate::clock::parse_rfc3339)
+        .unwrap_or_else(crate::clock::now_micros);
     let registrations = input
         .to
         .iter()
@@ -168,7 +175,7 @@ pub fn send_and_register(
             batch_id: batch.id.clone(),
             body: Some(body.clone()),
             client_reference: input.client_reference.clone(),
-            sent_at: None,
+            sent_at: Some(sent_at),
         })
         .collect();
     match writer.submit(Register(registrations)) {

@@ -1,15 +1,16 @@
 //! Inbound (MO) messages: `GET /api/inbound` and `GET /api/inbound/{id}`.
 
-use super::{bad, page_reply, unavailable};
+use super::{bad, unavailable};
 use crate::app::App;
 use crate::http::{ApiError, Reply, Request, path_id};
 use crate::query::InboundFilter;
+use crate::store::InboundPage;
 
 /// `GET /api/inbound?from=&to=&since=&until=&limit=&cursor=`
 pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let filter = InboundFilter::parse(&req.query).map_err(bad)?;
     let page = app.store.list_inbound(&filter).map_err(unavailable)?;
-    Ok(page_reply("inbound", page))
+    Ok(Reply::json(200, &InboundPage::from(page)))
 }
 
 /// `GET /api/inbound/{id}`

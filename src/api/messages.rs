@@ -2,29 +2,37 @@
 //! `POST /api/messages/send` (send through Sinch and register),
 //! `GET /api/messages/{id}` and `GET /api/messages` (a filtered page).
 
-use serde::Deserialize;
+use serde_json::json;
 
+use super::registration::{self, Body, Registered};
 use super::{bad, unavailable};
 use crate::app::App;
-use crate::clock;
 use crate::http::{ApiError, Reply, Request};
-use crate::phone;
 use crate::query::MessageFilter;
 use crate::sending::{self, SendFailure};
 use crate::sinch_client::SinchError;
-use crate::store::{MessagePage, Register, Registration};
+use crate::store::{MessagePage, Register};
 
-/// `POST /api/messages`: 201 on the first registration of (batch_id, to),
-/// 200 with the same message afterwards. Returns after the commit.
+/// `POST /api/messages`: one message: 201 on the first registration of
+/// (batch_id, to), 200 with the same message afterwards. Many
+/// (`{"messages":[...]}` or an array): all in one write, 200 with each
+/// one's id and whether it was new, in order. Returns after the commit.
 pub fn register(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     req.require_json()?;
-    let registration = parse_registration(&req.body)?;
-    let registered = app.writer.submit(Register(vec![registration]));
+    let (registrations, bulk) = match registration::parse(&req.body)? {
+        Body::One(r) => (vec![r], false),
+        Body::Many(list) => (list, true),
+    };
+    let mut registered = app
+        .writer
+        .submit(Register(registrations))
+        .map_err(|_| ApiError::Unavailable)?;
+    if bulk {
+        let messages: Vec<Registered> = registered.into_iter().map(Registered::new).collect();
+        return Ok(Reply::json(200, &json!({ "messages": messages })));
+    }
     // One registration answers one message.
-    let (created, message) = registered
-        .map_err(|_| ApiError::Unavailable)?
-        .pop()
-        .ok_or(ApiError::Internal)?;
+    let (created, message) = registered.pop().ok_or(ApiError::Internal)?;
     Ok(Reply::json(if created { 201 } else { 200 }, &message))
 }
 
@@ -35,7 +43,11 @@ pub fn send(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
     })?;
     req.require_json()?;
-    let input = sending::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut input =
+        sending::parse_send(&req.body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if input.from.is_none() {
+        input.from = app.default_from.clone();
+    }
     match sending::send_and_register(client, &app.writer, input, app.public_url.as_deref()) {
         Ok(result) => Ok(Reply::json(201, &result)),
         Err(e @ SendFailure::Invalid(_)) => Err(ApiError::BadRequest(e.to_string())),
@@ -64,49 +76,4 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let filter = MessageFilter::parse(&req.query).map_err(bad)?;
     let page = app.store.list_messages(&filter).map_err(unavailable)?;
     Ok(Reply::json(200, &MessagePage::from(page)))
-}
-
-fn parse_registration(body: &[u8]) -> Result<Registration, ApiError> {
-    #[derive(Deserialize)]
-    struct Body {
-        to: Option<String>,
-        batch_id: Option<String>,
-        body: Option<String>,
-        client_reference: Option<String>,
-        sent_at: Option<String>,
-    }
-    let b: Body = serde_json::from_slice(body)
-        .map_err(|e| ApiError::BadRequest(format!("body must be a JSON object: {e}")))?;
-    let to = required("to", b.to)?;
-    if let Err(why) = phone::normalize(&to) {
-        return Err(ApiError::BadRequest(format!(
-            "to: {why}; expected a phone number like +15551230001"
-        )));
-    }
-    let batch_id = required("batch_id", b.batch_id)?;
-    if batch_id.len() > 128 {
-        return Err(ApiError::BadRequest(
-            "batch_id: longer than 128 characters".into(),
-        ));
-    }
-    let sent_at = match b.sent_at {
-        Some(s) => Some(clock::parse_rfc3339(&s).ok_or_else(|| {
-            ApiError::BadRequest(format!("sent_at: {s:?} is not an RFC 3339 time"))
-        })?),
-        None => None,
-    };
-    Ok(Registration {
-        to,
-        batch_id,
-        body: b.body,
-        client_reference: b.client_reference.filter(|r| !r.is_empty()),
-        sent_at,
-    })
-}
-
-fn required(field: &str, value: Option<String>) -> Result<String, ApiError> {
-    match value {
-        Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-        _ => Err(ApiError::BadRequest(format!("{field}: required"))),
-    }
 }

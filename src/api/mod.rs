@@ -11,6 +11,7 @@ pub mod inbound;
 pub mod messages;
 pub mod quarantine;
 pub mod reconcile;
+pub mod registration;
 pub mod whole_store;
 
 use serde::Serialize;

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use serde_json::Value;
 
-use super::target::{Target, with_target};
+use super::target::{Failure, Target, reading};
 use crate::config::Config;
 use crate::http::percent_encode;
 
@@ -19,12 +19,16 @@ pub fn print(
     query: &[(String, String)],
     follow: bool,
     fmt: &str,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     if !matches!(fmt, "ndjson" | "table") {
-        return Err(format!("--format {fmt}: use ndjson or table"));
+        return Err(Failure::Usage(format!(
+            "--format {fmt}: use ndjson or table"
+        )));
     }
     let mut after: u64 = match query.iter().rev().find(|(k, _)| k == "after") {
-        Some((_, v)) => v.parse().map_err(|_| format!("--after {v}: not a seq"))?,
+        Some((_, v)) => v
+            .parse()
+            .map_err(|_| Failure::Usage(format!("--after {v}: not a seq")))?,
         None => 0,
     };
     let types = query
@@ -32,7 +36,7 @@ pub fn print(
         .rev()
         .find(|(k, _)| k == "types")
         .map(|(_, v)| v.clone());
-    with_target(config, |t| {
+    reading(config, |t| {
         let mut out = std::io::stdout().lock();
         if fmt == "table" {
             writeln!(
@@ -40,16 +44,16 @@ pub fn print(
                 "{:>8}  {:<27}  {:<24}  SUBJECT",
                 "SEQ", "TIMESTAMP", "TYPE"
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::from(e.to_string()))?;
         }
         loop {
             let wait = if follow { FOLLOW_WAIT_SECS } else { 0 };
             let page = fetch(t, after, types.as_deref(), wait)?;
             let events = page["events"].as_array().cloned().unwrap_or_default();
             for e in &events {
-                write_event(&mut out, e, fmt).map_err(|e| e.to_string())?;
+                write_event(&mut out, e, fmt).map_err(|e| Failure::from(e.to_string()))?;
             }
-            out.flush().map_err(|e| e.to_string())?;
+            out.flush().map_err(|e| Failure::from(e.to_string()))?;
             after = page["next_after"].as_u64().unwrap_or(after);
             if events.is_empty() && !follow {
                 return Ok(());
@@ -58,7 +62,7 @@ pub fn print(
     })
 }
 
-fn fetch(t: &Target, after: u64, types: Option<&str>, wait: u32) -> Result<Value, String> {
+fn fetch(t: &Target, after: u64, types: Option<&str>, wait: u32) -> Result<Value, Failure> {
     let mut path = format!("/api/events?after={after}&limit=1000&wait={wait}");
     if let Some(types) = types {
         path.push_str(&format!("&types={}", percent_encode(types)));

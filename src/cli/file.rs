@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use super::target::with_target;
+use super::target::{Failure, with_target};
 use crate::config::Config;
 use crate::store::Store;
 
 /// A consistent copy of the database, written to `to` (never overwritten;
 /// written under a temporary name and renamed when complete).
-pub fn backup(config: &Config, to: &Path) -> Result<(), String> {
+pub fn backup(config: &Config, to: &Path) -> Result<(), Failure> {
     if to.exists() {
-        return Err(format!("{} already exists", to.display()));
+        return Err(Failure::Usage(format!("{} already exists", to.display())));
     }
     let tmp = to.with_extension("partial");
     with_target(config, |t| {
@@ -27,7 +27,7 @@ pub fn backup(config: &Config, to: &Path) -> Result<(), String> {
             .open(&tmp)
             .map_err(|e| format!("{}: {e}", tmp.display()))?;
         std::io::copy(&mut body, &mut file).map_err(|e| format!("{}: {e}", tmp.display()))?;
-        file.sync_all().map_err(|e| e.to_string())
+        Ok(file.sync_all().map_err(|e| e.to_string())?)
     })?;
     std::fs::rename(&tmp, to).map_err(|e| format!("{}: {e}", to.display()))?;
     println!("backup written to {}", to.display());

@@ -107,6 +107,14 @@ pub const COMMON_FLAGS: &[Flag] = &[
     ),
     flag("--no-env-file", None, "read no .env file"),
     Flag {
+        short: Some('v'),
+        ..flag(
+            "--verbose",
+            None,
+            "say on stderr whether the answer came from the daemon or the file",
+        )
+    },
+    Flag {
         short: Some('h'),
         ..flag("--help", None, "this text")
     },
@@ -132,14 +140,55 @@ const REFERENCE: Flag = filter(
     "client_reference",
     "messages with this client reference",
 );
-const STATUS: Flag = filter(
-    "--status",
-    "S",
-    "status",
-    "messages whose latest status is S (any case)",
+const STATUS: Flag = Flag {
+    repeat: true,
+    ..filter(
+        "--status",
+        "S[,S...]",
+        "status",
+        "latest status is one of these (any case; none = no report yet)",
+    )
+};
+const FINAL: Flag = filter(
+    "--final",
+    "true|false",
+    "final",
+    "latest status is final (true) or not yet (false)",
 );
+const CODE: Flag = filter("--code", "N", "code", "latest status code is N (e.g. 402)");
 const SINCE: Flag = filter("--since", "T", "since", "created at or after T");
 const UNTIL: Flag = filter("--until", "T", "until", "created before T (exclusive)");
+const STATUS_SINCE: Flag = filter(
+    "--status-since",
+    "T",
+    "status_since",
+    "latest status at or after T",
+);
+const STATUS_UNTIL: Flag = filter(
+    "--status-until",
+    "T",
+    "status_until",
+    "latest status before T (exclusive)",
+);
+
+/// The listing flags every list command shares.
+const LIMIT: Flag = filter(
+    "--limit",
+    "N",
+    "limit",
+    "at most N rows, 1-1000 (default 50)",
+);
+const CURSOR: Flag = filter(
+    "--cursor",
+    "C",
+    "cursor",
+    "the next page (printed after a full page)",
+);
+const FORMAT_LIST: Flag = value(
+    "--format",
+    "table|json|csv",
+    "output format (default table)",
+);
 
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec {
@@ -155,9 +204,13 @@ pub const COMMANDS: &[CommandSpec] = &[
         flags: &[
             Flag {
                 repeat: true,
+                required: true,
                 ..value("--to", "NUMBER", "a recipient")
             },
-            value("--body", "TEXT", "the message"),
+            Flag {
+                required: true,
+                ..value("--body", "TEXT", "the message")
+            },
             value("--from", "SENDER", "the sender"),
             value(
                 "--client-reference",
@@ -191,25 +244,34 @@ pub const COMMANDS: &[CommandSpec] = &[
             TO,
             REFERENCE,
             STATUS,
+            FINAL,
+            CODE,
             SINCE,
             UNTIL,
+            STATUS_SINCE,
+            STATUS_UNTIL,
+            LIMIT,
+            CURSOR,
+            FORMAT_LIST,
+        ],
+    },
+    CommandSpec {
+        name: "inbound",
+        argument: None,
+        about: "a page of inbound messages (replies, STOP, HELP), newest first",
+        flags: &[
+            filter("--from", "NUMBER", "from", "sent by this number (digits)"),
             filter(
-                "--limit",
-                "N",
-                "limit",
-                "at most N messages, 1-1000 (default 50)",
+                "--to",
+                "NUMBER",
+                "to",
+                "sent to this number of yours (digits)",
             ),
-            filter(
-                "--cursor",
-                "C",
-                "cursor",
-                "the next page (printed after a full page)",
-            ),
-            value(
-                "--format",
-                "table|json|csv",
-                "output format (default table)",
-            ),
+            filter("--since", "T", "since", "stored at or after T"),
+            filter("--until", "T", "until", "stored before T (exclusive)"),
+            LIMIT,
+            CURSOR,
+            FORMAT_LIST,
         ],
     },
     CommandSpec {
@@ -227,8 +289,12 @@ pub const COMMANDS: &[CommandSpec] = &[
             TO,
             REFERENCE,
             STATUS,
+            FINAL,
+            CODE,
             SINCE,
             UNTIL,
+            STATUS_SINCE,
+            STATUS_UNTIL,
             value("--format", "ndjson|csv", "output format (default ndjson)"),
         ],
     },
@@ -336,6 +402,15 @@ pub fn any_flag(long: &str) -> Option<&'static Flag> {
         .flat_map(|c| c.flags)
         .chain(COMMON_FLAGS)
         .find(|f| f.long == long)
+}
+
+/// Every flag's `--name`, for suggesting one.
+pub fn every_flag_name() -> impl Iterator<Item = &'static str> {
+    COMMANDS
+        .iter()
+        .flat_map(|c| c.flags)
+        .chain(COMMON_FLAGS)
+        .map(|f| f.long)
 }
 
 pub fn short_flag(short: char) -> Option<&'static Flag> {

@@ -1,13 +1,13 @@
-//! Reading messages: `messages`, `show`, `export`, `stats`. Through the
+//! Reading messages: `messages`, `inbound`, `show`, `export`, `stats`. Through the
 //! API, on the daemon or the file (target.rs picks).
 
 use std::io::{IsTerminal, Read, Write};
 
-use super::target::with_target;
+use super::target::{Failure, reading};
 use crate::config::Config;
 use crate::format;
 use crate::http::percent_encode;
-use crate::store::{MessagePage, MessageView, StatsView};
+use crate::store::{InboundPage, MessagePage, MessageView, StatsView};
 
 fn query_string(params: &[(String, String)]) -> String {
     let pairs: Vec<String> = params
@@ -21,8 +21,8 @@ fn query_string(params: &[(String, String)]) -> String {
     }
 }
 
-pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), String> {
-    let page: MessagePage = with_target(config, |t| {
+pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), Failure> {
+    let page: MessagePage = reading(config, |t| {
         t.call(
             "GET",
             &format!("/api/messages{}", query_string(query)),
@@ -37,8 +37,20 @@ pub fn messages(config: &Config, query: &[(String, String)], fmt: &str) -> Resul
     Ok(())
 }
 
-pub fn show(config: &Config, id: &str, fmt: &str) -> Result<(), String> {
-    let m: MessageView = with_target(config, |t| {
+pub fn inbound(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), Failure> {
+    let page: InboundPage = reading(config, |t| {
+        t.call("GET", &format!("/api/inbound{}", query_string(query)), None)?
+            .view()
+    })?;
+    print!("{}", format::inbound(&page, fmt)?);
+    if let (Some(c), "table") = (page.next_cursor.as_deref(), fmt) {
+        eprintln!("more: add --cursor {c}");
+    }
+    Ok(())
+}
+
+pub fn show(config: &Config, id: &str, fmt: &str) -> Result<(), Failure> {
+    let m: MessageView = reading(config, |t| {
         t.call(
             "GET",
             &format!("/api/messages/{}", percent_encode(id)),
@@ -50,21 +62,21 @@ pub fn show(config: &Config, id: &str, fmt: &str) -> Result<(), String> {
     Ok(())
 }
 
-pub fn stats(config: &Config, since: Option<&str>, fmt: &str) -> Result<(), String> {
+pub fn stats(config: &Config, since: Option<&str>, fmt: &str) -> Result<(), Failure> {
     let path = match since {
         Some(s) => format!("/api/stats?since={}", percent_encode(s)),
         None => "/api/stats".into(),
     };
-    let s: StatsView = with_target(config, |t| t.call("GET", &path, None)?.view())?;
+    let s: StatsView = reading(config, |t| t.call("GET", &path, None)?.view())?;
     print!("{}", format::stats(&s, fmt)?);
     Ok(())
 }
 
 /// Streams the export to stdout; progress on stderr when it is a terminal.
-pub fn export(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), String> {
+pub fn export(config: &Config, query: &[(String, String)], fmt: &str) -> Result<(), Failure> {
     let mut params = vec![("format".to_string(), fmt.to_string())];
     params.extend_from_slice(query);
-    with_target(config, |t| {
+    reading(config, |t| {
         let body = t
             .call(
                 "GET",
@@ -72,7 +84,7 @@ pub fn export(config: &Config, query: &[(String, String)], fmt: &str) -> Result<
                 None,
             )?
             .stream()?;
-        copy_with_progress(body, &mut std::io::stdout().lock())
+        Ok(copy_with_progress(body, &mut std::io::stdout().lock())?)
     })
 }
 

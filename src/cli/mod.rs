@@ -21,6 +21,7 @@ mod tests;
 
 pub use flags::{COMMANDS, COMMON_FLAGS, CommandSpec, Flag};
 pub use parse::parse;
+pub use target::Failure;
 pub use usage::{command_usage, usage};
 
 use std::path::PathBuf;
@@ -41,6 +42,11 @@ pub enum Command {
     },
     /// `messages`: a page of messages (query = API parameters).
     Messages {
+        query: Vec<(String, String)>,
+        format: String,
+    },
+    /// `inbound`: a page of inbound messages (query = API parameters).
+    Inbound {
         query: Vec<(String, String)>,
         format: String,
     },
@@ -88,6 +94,8 @@ pub struct Args {
     pub env_file: Option<PathBuf>,
     /// Variables set by flags (`--listen` -> `SINCH_DLR_LISTEN`, ...).
     pub overrides: Vec<(&'static str, String)>,
+    /// `-v`: say on stderr where the answer came from (info-level lines).
+    pub verbose: bool,
 }
 
 impl Args {

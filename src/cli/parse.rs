@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use super::flags::{self, CommandSpec, Flag};
 use super::{Args, Command, SignArgs};
-use crate::sending::SendInput;
+use crate::query::{InboundFilter, MessageFilter};
+use crate::sending::{SendFailure, SendInput};
+use crate::suggest;
 
 /// What the command line held, before it becomes a `Command`.
 #[derive(Default)]
@@ -41,6 +43,7 @@ where
         command: build(spec, &given)?,
         env_file,
         overrides,
+        verbose: given.flags.iter().any(|(f, _)| f.long == "--verbose"),
     })
 }
 
@@ -50,6 +53,7 @@ fn alone(command: Command) -> Args {
         command,
         env_file: Some(PathBuf::from(".env")),
         overrides: Vec::new(),
+        verbose: false,
     }
 }
 
@@ -60,8 +64,10 @@ fn split(mut parser: lexopt::Parser) -> Result<Early, String> {
     let mut given = Given::default();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let flag = match arg {
-            Long(name) => flags::any_flag(&format!("--{name}"))
-                .ok_or_else(|| format!("unknown flag --{name}; see --help"))?,
+            Long(name) => flags::any_flag(&format!("--{name}")).ok_or_else(|| {
+                let hint = suggest::hint(&format!("--{name}"), flags::every_flag_name());
+                format!("unknown flag --{name}{hint}; see --help")
+            })?,
             Short(c) => {
                 flags::short_flag(c).ok_or_else(|| format!("unknown flag -{c}; see --help"))?
             }
@@ -70,10 +76,11 @@ fn split(mut parser: lexopt::Parser) -> Result<Early, String> {
                 match (given.command, given.help) {
                     (None, false) if word == "help" => given.help = true,
                     (None, false) => {
-                        given.command =
-                            Some(flags::command(&word).ok_or_else(|| {
-                                format!("unexpected argument {word:?}; see --help")
-                            })?);
+                        given.command = Some(flags::command(&word).ok_or_else(|| {
+                            let names = flags::COMMANDS.iter().map(|c| c.name);
+                            let hint = suggest::hint(&word, names.chain(["help"]));
+                            format!("unknown command {word:?}{hint}; see --help")
+                        })?);
                     }
                     _ => given.words.push(word),
                 }
@@ -115,13 +122,15 @@ fn help_topic(given: &Given) -> Result<Command, String> {
 /// may mean another filter elsewhere).
 fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, String> {
     let name = spec.name;
-    for (flag, _) in &mut given.flags {
+    for (flag, value) in &mut given.flags {
         *flag = spec.takes(flag.long).ok_or_else(|| {
+            let hint = suggest::hint(flag.long, spec.all_flags().map(|f| f.long));
             format!(
-                "{name} does not take {}; see sinch-dlr {name} --help",
+                "{name} does not take {}{hint}; see sinch-dlr {name} --help",
                 flag.long
             )
         })?;
+        one_of(flag, value.as_deref())?;
     }
     match (spec.argument, given.words.as_slice()) {
         (Some(_), [_]) | (None, []) => {}
@@ -131,10 +140,89 @@ fn own_flags(spec: &'static CommandSpec, mut given: Given) -> Result<Given, Stri
     for f in spec.flags.iter().filter(|f| f.required) {
         if !given.flags.iter().any(|(g, _)| g.long == f.long) {
             let value = f.value.unwrap_or_default();
-            return Err(format!("{name} needs {} {value}", f.long));
+            return Err(format!(
+                "{} is required: sinch-dlr {name} {} {value}",
+                f.long, f.long
+            ));
         }
     }
     Ok(given)
+}
+
+/// A value from a fixed list (the placeholder `table|json|csv` lists it).
+fn one_of(flag: &Flag, value: Option<&str>) -> Result<(), String> {
+    let (Some(choices), Some(value)) = (flag.value, value) else {
+        return Ok(());
+    };
+    let listed = choices.contains('|') && choices.chars().all(|c| c == '|' || c.is_lowercase());
+    if !listed || choices.split('|').any(|c| c == value) {
+        return Ok(());
+    }
+    let hint = suggest::hint(value, choices.split('|'));
+    Err(format!(
+        "{} {value:?} is not one of {}{hint}",
+        flag.long,
+        choices.replace('|', ", ")
+    ))
+}
+
+/// The listing filters, checked as the API will check them, so a bad one
+/// is a usage error before anything is opened; the problem is named by
+/// its flag.
+fn filters(g: &Given) -> Result<Vec<(String, String)>, String> {
+    let query = g.query();
+    if let Err(e) = MessageFilter::parse(&query) {
+        return Err(in_flag_words(&e.0, g));
+    }
+    Ok(query)
+}
+
+/// As `filters`, for `inbound`.
+fn inbound_filters(g: &Given) -> Result<Vec<(String, String)>, String> {
+    let query = g.query();
+    if let Err(e) = InboundFilter::parse(&query) {
+        return Err(in_flag_words(&e.0, g));
+    }
+    Ok(query)
+}
+
+/// `status: ...` -> `--status: ...`: an API problem in CLI words.
+fn in_flag_words(problem: &str, g: &Given) -> String {
+    let param = problem.split(':').next().unwrap_or_default();
+    match g.flags.iter().find(|(f, _)| f.param == Some(param)) {
+        Some((f, _)) => format!("{}{}", f.long, &problem[param.len()..]),
+        None => problem.to_string(),
+    }
+}
+
+/// `body: required` -> `--body is required`, `to[0]: ...` -> `--to: ...`:
+/// a request field's problem named by the command's flag.
+fn field_in_flag_words(problem: &str, spec: &CommandSpec) -> String {
+    let Some((field, rest)) = problem.split_once(':') else {
+        return problem.to_string();
+    };
+    let name = field.split('[').next().unwrap_or(field).replace('_', "-");
+    match spec.takes(&format!("--{name}")) {
+        Some(f) if rest.trim() == "required" => format!("{} is required", f.long),
+        Some(f) => format!("{}:{rest}", f.long),
+        None => problem.to_string(),
+    }
+}
+
+/// `send`'s request, checked as the API will check it.
+fn send_input(spec: &CommandSpec, g: &Given) -> Result<SendInput, String> {
+    let input = SendInput {
+        to: g.all("--to"),
+        body: g.last("--body"),
+        from: g.last("--from"),
+        client_reference: g.last("--client-reference"),
+        delivery_report: g.last("--delivery-report"),
+        callback_url: g.last("--callback-url"),
+    };
+    match crate::sending::validate(&input) {
+        Err(SendFailure::Invalid(problem)) => Err(field_in_flag_words(&problem, spec)),
+        _ => Ok(input),
+    }
 }
 
 /// The `.env` file to read and the variables set by flags.
@@ -194,19 +282,16 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             nonce: g.last("--nonce"),
             timestamp: g.last("--timestamp"),
         }),
-        "send" => Command::Send(SendInput {
-            to: g.all("--to"),
-            body: g.last("--body"),
-            from: g.last("--from"),
-            client_reference: g.last("--client-reference"),
-            delivery_report: g.last("--delivery-report"),
-            callback_url: g.last("--callback-url"),
-        }),
+        "send" => Command::Send(send_input(spec, g)?),
         "reconcile" => Command::Reconcile {
             batch: g.last("--batch"),
         },
         "messages" => Command::Messages {
-            query: g.query(),
+            query: filters(g)?,
+            format: g.format("table"),
+        },
+        "inbound" => Command::Inbound {
+            query: inbound_filters(g)?,
             format: g.format("table"),
         },
         "show" => Command::Show {
@@ -214,7 +299,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             format: g.format("text"),
         },
         "export" => Command::Export {
-            query: g.query(),
+            query: filters(g)?,
             format: g.format("ndjson"),
         },
         "stats" => Command::Stats {

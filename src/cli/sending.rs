@@ -3,13 +3,13 @@
 
 use serde_json::json;
 
-use super::target::with_target;
+use super::target::{Failure, with_target};
 use crate::config::Config;
 use crate::http::percent_encode;
 use crate::reconcile::PassReport;
 use crate::sending::{SendInput, SentBatch};
 
-pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
+pub fn send(config: &Config, input: &SendInput) -> Result<(), Failure> {
     let body = serde_json::to_value(input).expect("plain data serialises");
     let result: SentBatch = with_target(config, |t| {
         t.call("POST", "/api/messages/send", Some(&body))?.view()
@@ -24,7 +24,7 @@ pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
     Ok(())
 }
 
-pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), String> {
+pub fn reconcile(config: &Config, batch: Option<&str>) -> Result<(), Failure> {
     let path = match batch {
         Some(b) => format!("/api/reconcile?batch_id={}", percent_encode(b)),
         None => "/api/reconcile".to_string(),

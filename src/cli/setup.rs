@@ -1,27 +1,39 @@
 //! Setting up: `check-config` (every setting, where it came from) and
 //! `sign` (a signed test callback). They read the configuration only.
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
 use super::SignArgs;
+use super::target::Failure;
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
 use crate::clock;
 use crate::config::{Config, VARIABLES, Variable};
 
 /// Prints a curl command that posts the body with Sinch's signature headers.
-pub fn sign(config: &Config, args: &SignArgs) -> Result<(), String> {
+pub fn sign(config: &Config, args: &SignArgs) -> Result<(), Failure> {
     let secret = match &args.secret {
+        Some(s) if s.is_empty() => {
+            return Err(Failure::Usage(
+                "--secret is empty; give the callback secret, or leave --secret out to use the configured one".into(),
+            ));
+        }
         Some(s) => s.clone(),
         None => configured_secret(config)?,
     };
     let (body, data_arg) = match &args.file {
         Some(path) => {
-            let body = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let body = std::fs::read(path)
+                .map_err(|e| Failure::Usage(format!("--file {}: {e}", path.display())))?;
             (
                 body,
                 format!("@{}", shell_quote(&path.display().to_string())),
             )
+        }
+        None if std::io::stdin().is_terminal() => {
+            return Err(Failure::Usage(
+                "sign needs a body: --file BODY.json, or the body on standard input".into(),
+            ));
         }
         None => {
             let mut body = Vec::new();
@@ -43,7 +55,8 @@ pub fn sign(config: &Config, args: &SignArgs) -> Result<(), String> {
         .unwrap_or_else(|| clock::now_secs().to_string());
     // The daemon refuses other shapes; say so here rather than print a
     // command that gets 401.
-    auth::check_shape(&nonce, &timestamp).map_err(|e| format!("--nonce/--timestamp: {e}"))?;
+    auth::check_shape(&nonce, &timestamp)
+        .map_err(|e| Failure::Usage(format!("--nonce/--timestamp: {e}")))?;
     let signature = auth::sign(&secret, &body, &nonce, &timestamp);
     let url = args
         .url
@@ -216,6 +229,7 @@ fn sinch_value(c: &Config, name: &str) -> Option<String> {
             .public_url
             .as_deref()
             .map_or("unset".into(), without_userinfo),
+        "SINCH_DLR_DEFAULT_FROM" => c.default_from.clone().unwrap_or_else(|| "unset".into()),
         "SINCH_DLR_RECONCILE_AFTER" => secs(c.reconcile_after),
         "SINCH_DLR_RECONCILE_INTERVAL" => match (&c.sinch, c.reconcile_interval.is_zero()) {
             (None, _) => "off (no Sinch API credentials)".to_string(),

@@ -17,6 +17,41 @@ use crate::http::{self, Headers, Request};
 use crate::routes;
 use crate::store::Store;
 
+/// Why a command failed: what it was asked (a usage or value error, exit
+/// 2) or what happened while it ran (exit 1). Printed once, in CLI words.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    Usage(String),
+    Runtime(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Runtime(message)
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::Runtime(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What a 401 from the daemon means for whoever runs the command.
+const TOKEN_HINT: &str = "the daemon refused the API token (HTTP 401): set SINCH_DLR_API_TOKEN \
+to the daemon's token, or use --env-file /etc/sinch-dlr/sinch-dlr.env";
+
 /// An answer: status and a body to read.
 pub struct Answer {
     pub status: u16,
@@ -24,8 +59,10 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The body as JSON; an error status becomes `Err` with its message.
-    pub fn json(mut self) -> Result<Value, String> {
+    /// The body as JSON; an error status becomes `Err` with its message:
+    /// a 400 is the caller's input (usage), a 401 says where the token
+    /// comes from.
+    pub fn json(mut self) -> Result<Value, Failure> {
         let mut text = String::new();
         self.body
             .read_to_string(&mut text)
@@ -37,17 +74,22 @@ impl Answer {
             let error = value["error"]
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_string);
-            Err(format!("{error} (HTTP {})", self.status))
+            Err(match self.status {
+                400 => Failure::Usage(error),
+                401 => Failure::Runtime(TOKEN_HINT.into()),
+                status => Failure::Runtime(format!("{error} (HTTP {status})")),
+            })
         }
     }
 
     /// The body read into one of the API's types (the store's views).
-    pub fn view<T: serde::de::DeserializeOwned>(self) -> Result<T, String> {
-        serde_json::from_value(self.json()?).map_err(|e| format!("unexpected answer: {e}"))
+    pub fn view<T: serde::de::DeserializeOwned>(self) -> Result<T, Failure> {
+        serde_json::from_value(self.json()?)
+            .map_err(|e| Failure::Runtime(format!("unexpected answer: {e}")))
     }
 
     /// The body as a stream; an error status becomes `Err`.
-    pub fn stream(self) -> Result<Box<dyn Read + Send>, String> {
+    pub fn stream(self) -> Result<Box<dyn Read + Send>, Failure> {
         if (200..300).contains(&self.status) {
             return Ok(self.body);
         }
@@ -74,8 +116,10 @@ pub enum Target {
 }
 
 impl Target {
-    /// The daemon if one answers on the configured address, else the file.
-    pub fn connect(config: &Config) -> Result<Target, String> {
+    /// The daemon if one answers on the configured address, else the file;
+    /// `create`: a missing file may be created (else it is an error
+    /// naming the address and the path tried).
+    pub fn connect(config: &Config, create: bool) -> Result<Target, String> {
         // A daemon listening on all interfaces is reached on loopback.
         let listen = config
             .listen
@@ -88,20 +132,36 @@ impl Target {
             .into();
         let base = format!("http://{listen}");
         match agent.get(format!("{base}/healthz")).call() {
-            Ok(_) => Ok(Target::Daemon {
-                base,
-                token: config.api_token.as_ref().map(|t| t.expose().to_string()),
-                agent,
-            }),
-            Err(ureq::Error::ConnectionFailed) => Target::local(config),
+            Ok(_) => {
+                log::info!("answer from the daemon at {base}");
+                Ok(Target::Daemon {
+                    base,
+                    token: config.api_token.as_ref().map(|t| t.expose().to_string()),
+                    agent,
+                })
+            }
+            Err(ureq::Error::ConnectionFailed) => Target::local(config, create),
             Err(ureq::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                Target::local(config)
+                Target::local(config, create)
             }
             Err(e) => Err(format!("talking to the daemon at {base}: {e}")),
         }
     }
 
-    fn local(config: &Config) -> Result<Target, String> {
+    fn local(config: &Config, create: bool) -> Result<Target, String> {
+        if !create && !config.db_path.exists() {
+            return Err(format!(
+                "no daemon answers at {} and there is no database at {}; start the \
+                 daemon, or point --db (SINCH_DLR_DB) at the file",
+                config.listen,
+                config.db_path.display()
+            ));
+        }
+        log::info!(
+            "answer from the file {} (no daemon answers at {})",
+            config.db_path.display(),
+            config.listen
+        );
         let store = Store::open(&config.db_path).map_err(|e| {
             format!(
                 "no daemon answers at {} and {} cannot be opened: {e}",
@@ -186,9 +246,21 @@ impl Target {
 /// Connects, runs `f`, and always lets a local writer close the file.
 pub fn with_target<T>(
     config: &Config,
-    f: impl FnOnce(&Target) -> Result<T, String>,
-) -> Result<T, String> {
-    let target = Target::connect(config)?;
+    f: impl FnOnce(&Target) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    run_on(Target::connect(config, true)?, f)
+}
+
+/// As `with_target` for a command that only reads: it never creates a
+/// database file.
+pub fn reading<T>(
+    config: &Config,
+    f: impl FnOnce(&Target) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    run_on(Target::connect(config, false)?, f)
+}
+
+fn run_on<T>(target: Target, f: impl FnOnce(&Target) -> Result<T, Failure>) -> Result<T, Failure> {
     let result = f(&target);
     target.close();
     result

@@ -48,11 +48,20 @@ fn sign_arguments() {
 
 #[test]
 fn send_takes_many_recipients() {
-    let a = p(&["send", "--to", "+1555", "--to=+1666", "--body", "hi there"]).unwrap();
+    // Numbers are checked as the API checks them.
+    let a = p(&[
+        "send",
+        "--to",
+        "+15551230001",
+        "--to=+15551230002",
+        "--body",
+        "hi there",
+    ])
+    .unwrap();
     let Command::Send(s) = a.command else {
         panic!()
     };
-    assert_eq!(s.to, vec!["+1555", "+1666"]);
+    assert_eq!(s.to, vec!["+15551230001", "+15551230002"]);
     assert_eq!(s.body.as_deref(), Some("hi there"));
 }
 
@@ -126,13 +135,30 @@ fn with_flag(c: &CommandSpec, long: &str) -> Vec<String> {
     let mut args = vec![c.name.to_string()];
     args.extend(c.argument.map(|_| "42".to_string()));
     for f in c.flags.iter().filter(|f| f.required && f.long != long) {
-        args.extend([f.long.to_string(), "x".to_string()]);
+        args.extend([f.long.to_string(), sample(f.value.unwrap_or_default())]);
     }
     args.push(long.to_string());
-    if flags::any_flag(long).unwrap().value.is_some() {
-        args.push("x".to_string());
+    let flag = c.takes(long).or_else(|| flags::any_flag(long)).unwrap();
+    if let Some(placeholder) = flag.value {
+        args.push(sample(placeholder));
     }
     args
+}
+
+/// A valid value for a flag with this placeholder (filters and choices
+/// are checked while parsing).
+fn sample(placeholder: &str) -> String {
+    match placeholder {
+        "T" => "2025-01-01".into(),
+        "N" => "1".into(),
+        "NUMBER" => "+15551230001".into(),
+        "S[,S...]" => "Delivered".into(),
+        "KIND" => "per_recipient".into(),
+        "URL" => "https://example.com/callbacks".into(),
+        "C" => crate::query::encode_cursor((0, 1)),
+        choices if choices.contains('|') => choices.split('|').next().unwrap().into(),
+        _ => "x".into(),
+    }
 }
 
 #[test]
@@ -187,6 +213,7 @@ fn listed_flags(help: &str) -> Vec<String> {
             let l = l
                 .strip_prefix("-h, ")
                 .or(l.strip_prefix("-V, "))
+                .or(l.strip_prefix("-v, "))
                 .unwrap_or(l);
             l.split_whitespace().next().unwrap().to_string()
         })
@@ -247,7 +274,10 @@ fn flags_may_come_before_the_command() {
     );
     assert_eq!(a.env_file, Some(PathBuf::from("dev.env")));
     assert_eq!(p(&["send", "-V"]).unwrap().command, Command::Version);
-    let Command::Send(s) = p(&["send", "--body", "-h"]).unwrap().command else {
+    let Command::Send(s) = p(&["send", "--to", "+15551230001", "--body", "-h"])
+        .unwrap()
+        .command
+    else {
         panic!()
     };
     assert_eq!(s.body.as_deref(), Some("-h"), "a value may start with -");

@@ -151,6 +151,8 @@ pub struct Config {
     pub log_level: String,
     pub sinch: Option<SinchApi>,
     pub public_url: Option<String>,
+    /// The sender when a send request names none.
+    pub default_from: Option<String>,
     pub reconcile_after: Duration,
     pub reconcile_interval: Duration,
     pub stale_after: Duration,
@@ -189,6 +191,9 @@ impl Config {
         let log_level = r.get("LOG_LEVEL").or_else(|| r.get("RUST_LOG"));
         let log_level = log_level.unwrap_or(default_of("LOG_LEVEL")).to_string();
         let sinch = sinch::read(&mut r, secrets.sinch_token);
+        let default_from = r
+            .get("SINCH_DLR_DEFAULT_FROM")
+            .map(|f| f.trim().to_string());
         let upkeep = files::upkeep(&mut r);
         let webhooks = webhooks::read(&mut r);
         let (problems, warnings, origins) = r.finish();
@@ -206,6 +211,7 @@ impl Config {
             log_level,
             sinch: sinch.api,
             public_url: sinch.public_url,
+            default_from,
             reconcile_after: sinch.reconcile_after,
             reconcile_interval: sinch.reconcile_interval,
             stale_after: upkeep.stale_after,

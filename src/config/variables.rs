@@ -182,6 +182,11 @@ pub const VARIABLES: &[Variable] = &[
         "public base URL of this daemon; default callback_url when sending",
     ),
     var(
+        "SINCH_DLR_DEFAULT_FROM",
+        None,
+        "sender (from) for sending when the request names none",
+    ),
+    var(
         "SINCH_DLR_RECONCILE_AFTER",
         Some("7200"),
         "seconds before a message without final status is reconciled",

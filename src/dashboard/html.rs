@@ -47,8 +47,9 @@ main{max-width:72rem;margin:0 auto;padding:1rem}h1{font-size:1.3rem;margin:.2rem
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:1rem;margin-bottom:1rem;overflow-x:auto}
 .kpi{font-size:1.8rem;font-weight:700}.muted{color:var(--muted);font-size:.85rem}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;word-break:break-word}
-th{font-size:.8rem;color:var(--muted);font-weight:600}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+th{font-size:.8rem;color:var(--muted);font-weight:600;white-space:nowrap}td span[class^=s-]{white-space:nowrap}
+.pager a.next{font-weight:600}form.range{display:inline;margin-left:.6rem}form.range input{font:inherit;font-size:.85rem}
 {STATUS_COLOURS}
 .bar{height:.7rem;border-radius:3px;background:var(--accent);display:inline-block;vertical-align:middle}
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f6;padding:.5rem;border-radius:4px;font-size:.8rem}
@@ -85,7 +86,7 @@ pub fn page(title: &str, query: &str, body: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title} · sinch-dlr</title><style>{css}</style></head><body>
-<header><a href="/">sinch-dlr</a>
+<header><a href="/">sinch-dlr</a><a href="/ui/messages">Messages</a><a href="/ui/inbound">Inbound</a>
 <form action="/ui/search" method="get" role="search"><input type="search" name="q" value="{q}" placeholder="batch id, client reference or phone number" aria-label="search"><button>Search</button></form>
 <form action="/ui/logout" method="post"><button>Log out</button></form></header>
 <main>{body}</main></body></html>"#,
@@ -164,6 +165,20 @@ pub fn message_rows(messages: &[MessageView]) -> Vec<Vec<String>> {
 pub fn batch_link(batch: &str) -> String {
     format!(r#"<a href="/ui/batches/{}">{}</a>"#, url(batch), esc(batch))
 }
+
+/// Message rows on a batch's page: the batch column would repeat its id.
+pub fn batch_rows(messages: &[MessageView]) -> Vec<Vec<String>> {
+    let mut rows = message_rows(messages);
+    for row in &mut rows {
+        row.remove(BATCH_COLUMN);
+    }
+    rows
+}
+
+/// Where `message_rows` puts the batch.
+const BATCH_COLUMN: usize = 5;
+
+pub const BATCH_HEADERS: [&str; 6] = ["ID", "To", "Status", "Code", "Status at", "Client ref"];
 
 pub const MESSAGE_HEADERS: [&str; 7] = [
     "ID",

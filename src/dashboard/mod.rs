@@ -10,6 +10,7 @@
 
 mod chart;
 pub mod html;
+pub mod lists;
 mod origin;
 pub mod pages;
 

@@ -17,21 +17,62 @@ use crate::sinch::Status;
 /// Position after which the next page starts: (time, id).
 pub type Cursor = (i64, u64);
 
-/// `GET /api/messages` filters. Times are on `created_at`.
+/// `GET /api/messages` filters. `since`/`until` are on `created_at`,
+/// `status_since`/`status_until` on the latest status's time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MessageFilter {
     pub batch_id: Option<String>,
     /// Digits only.
     pub to: Option<String>,
     pub client_reference: Option<String>,
-    /// Latest status, in Sinch's spelling.
-    pub status: Option<Status>,
+    /// Latest status is any of these (None = no report yet); empty = any.
+    pub statuses: Vec<Option<Status>>,
+    /// Whether the latest status is final (no report yet = not final).
+    pub is_final: Option<bool>,
+    /// The latest status's code.
+    pub code: Option<i64>,
     pub since: Option<Micros>,
     pub until: Option<Micros>,
+    pub status_since: Option<Micros>,
+    pub status_until: Option<Micros>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
     /// Include each message's status history (exports), not just a summary.
     pub with_history: bool,
+}
+
+impl MessageFilter {
+    /// Whether a message with this latest (status, code, at) matches the
+    /// status filters (`statuses`, `is_final`, `code`, status times).
+    pub fn wants_latest(&self, latest: Option<(&Status, i64, Micros)>) -> bool {
+        let status = latest.map(|l| l.0);
+        let is_final = status.is_some_and(Status::is_final);
+        let in_window = |t: Micros| {
+            self.status_since.is_none_or(|s| t >= s) && self.status_until.is_none_or(|u| t < u)
+        };
+        (self.statuses.is_empty() || self.statuses.iter().any(|s| s.as_ref() == status))
+            && self.is_final.is_none_or(|f| f == is_final)
+            && self.code.is_none_or(|c| latest.is_some_and(|l| l.1 == c))
+            && (self.status_since.is_none() && self.status_until.is_none()
+                || latest.is_some_and(|l| in_window(l.2)))
+    }
+
+    /// The latest statuses a matching message can have, when the filter
+    /// narrows them (None inside = no report yet); empty = any. A status
+    /// that contradicts `is_final` is left out, so the list may come out
+    /// empty while the filter is not: then nothing matches.
+    pub fn possible_statuses(&self) -> Option<Vec<Option<Status>>> {
+        let asked: Vec<Option<Status>> = match (self.statuses.is_empty(), self.is_final) {
+            (false, _) => self.statuses.clone(),
+            (true, Some(true)) => Status::FINAL.into_iter().map(Some).collect(),
+            (true, _) => return None,
+        };
+        let fits = |s: &Option<Status>| {
+            let is_final = s.as_ref().is_some_and(Status::is_final);
+            self.is_final.is_none_or(|f| f == is_final)
+        };
+        Some(asked.into_iter().filter(fits).collect())
+    }
 }
 
 /// `GET /api/inbound` filters. Times are on when sinch-dlr stored it.

@@ -5,8 +5,15 @@
 //! * `batch_id`          -> by_batch_recipient (the batch's rows, sorted)
 //! * `to`                -> by_recipient (digits, created_at, id)
 //! * `client_reference`  -> by_client_reference (ref, created_at, id)
-//! * `status`            -> by_latest_status (status, created_at, id)
-//! * only since/until    -> by_created (created_at, id)
+//! * `status`            -> by_latest_status (status, created_at, id), one
+//!   range per status merged newest first; `none` (no report yet) walks
+//!   by_pending, which then also serves the other non-final statuses asked
+//! * `final=true`        -> by_latest_status of every final status, merged
+//! * `final=false`       -> by_pending (created_at, id)
+//! * otherwise           -> by_created (created_at, id)
+//!
+//! `code` and the status times have no index of their own: they are
+//! checked on the rows one of the above yields.
 //!
 //! since/until and the cursor become bounds of the range, so no filter
 //! scans the whole table. A page stops after `SCAN_BUDGET` rows even when
@@ -18,10 +25,12 @@ use std::collections::BTreeMap;
 
 use super::StoreError;
 use super::filter::{Cursor, InboundFilter, MessageFilter, encode_cursor};
+use super::page::Page;
 use super::record::*;
 use super::tables::*;
 use super::view::*;
 use crate::clock::Micros;
+use crate::sinch::Status;
 
 /// Most index rows one page may look at.
 const SCAN_BUDGET: usize = 20_000;
@@ -78,20 +87,60 @@ fn time_range<'a>(
     Ok(Box::new(range.rev().map(|row| Ok(row?.0.value()))))
 }
 
-pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<MessageView>, StoreError> {
+/// The index keys that can match `f`, newest first, inside its window.
+fn message_keys<'a>(
+    txn: &ReadTransaction,
+    f: &'a MessageFilter,
+    statuses: &'a Option<Vec<Option<Status>>>,
+) -> Result<Keys<'a>, StoreError> {
     let (lo, hi) = bounds(f.since, f.until, f.cursor);
-    let table = txn.open_table(MESSAGES)?;
-    let keys: Keys = if let Some(b) = &f.batch_id {
+    Ok(if let Some(b) = &f.batch_id {
         Box::new(batch_keys(txn, b, lo, hi)?.into_iter().map(Ok))
     } else if let Some(to) = &f.to {
         keyed_range(txn, BY_RECIPIENT, to, lo, hi)?
     } else if let Some(r) = &f.client_reference {
         keyed_range(txn, BY_CLIENT_REFERENCE, r, lo, hi)?
-    } else if let Some(s) = &f.status {
-        keyed_range(txn, BY_LATEST_STATUS, s.as_str(), lo, hi)?
+    } else if let Some(statuses) = statuses {
+        status_keys(txn, statuses, lo, hi)?
+    } else if f.is_final == Some(false) {
+        time_range(txn, BY_PENDING, lo, hi)?
     } else {
         time_range(txn, BY_CREATED, lo, hi)?
+    })
+}
+
+/// How many messages match `f` (its cursor and limit aside), counting at
+/// most `cap`: (count, whether it stopped at the cap).
+pub fn count_messages(
+    txn: &ReadTransaction,
+    f: &MessageFilter,
+    cap: u64,
+) -> Result<(u64, bool), StoreError> {
+    let f = MessageFilter {
+        cursor: None,
+        ..f.clone()
     };
+    let statuses = f.possible_statuses();
+    let table = txn.open_table(MESSAGES)?;
+    let mut n = 0;
+    for key in message_keys(txn, &f, &statuses)? {
+        let Some(row) = table.get(key?.1)? else {
+            continue;
+        };
+        if matches(&decode("messages", row.value())?, &f) {
+            n += 1;
+            if n == cap {
+                return Ok((n, true));
+            }
+        }
+    }
+    Ok((n, false))
+}
+
+pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<MessageView>, StoreError> {
+    let table = txn.open_table(MESSAGES)?;
+    let statuses = f.possible_statuses();
+    let keys = message_keys(txn, f, &statuses)?;
     // Opened once per page, not once per message.
     let updates = f
         .with_history
@@ -111,6 +160,61 @@ pub fn messages(txn: &ReadTransaction, f: &MessageFilter) -> Result<Page<Message
         }))
     };
     page(keys, f.limit, load)
+}
+
+/// Keys of messages whose latest status is one of `statuses` (None = no
+/// report yet), newest first. The sources are disjoint: with `none` asked,
+/// by_pending serves every non-final status asked, the finals their own
+/// by_latest_status ranges.
+fn status_keys<'a>(
+    txn: &ReadTransaction,
+    statuses: &'a [Option<Status>],
+    lo: (i64, u64),
+    hi: (i64, u64),
+) -> Result<Keys<'a>, StoreError> {
+    let pending = statuses.contains(&None);
+    let mut sources = Vec::new();
+    if pending {
+        sources.push(time_range(txn, BY_PENDING, lo, hi)?);
+    }
+    for s in statuses.iter().flatten() {
+        if !pending || s.is_final() {
+            sources.push(keyed_range(txn, BY_LATEST_STATUS, s.as_str(), lo, hi)?);
+        }
+    }
+    Ok(match sources.len() {
+        1 => sources.pop().expect("one source"),
+        _ => Box::new(Newest::new(sources)),
+    })
+}
+
+/// Several newest-first key streams merged into one, newest first.
+struct Newest<'a> {
+    sources: Vec<std::iter::Peekable<Keys<'a>>>,
+}
+
+impl<'a> Newest<'a> {
+    fn new(sources: Vec<Keys<'a>>) -> Newest<'a> {
+        Newest {
+            sources: sources.into_iter().map(Iterator::peekable).collect(),
+        }
+    }
+}
+
+impl Iterator for Newest<'_> {
+    type Item = Result<(i64, u64), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // An error sorts first, so it is returned rather than skipped.
+        let newest = self
+            .sources
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s.peek()?.as_ref().ok().copied())))
+            .max_by_key(|(_, key)| key.map_or((i64::MAX, u64::MAX), |k| k))?
+            .0;
+        self.sources[newest].next()
+    }
 }
 
 /// Collects matching rows up to `limit`, within the scan budget.
@@ -169,13 +273,12 @@ fn batch_keys(
 }
 
 fn matches(m: &MessageRecord, f: &MessageFilter) -> bool {
-    let latest = m.latest.as_ref().map(|l| &l.status);
     f.batch_id.as_ref().is_none_or(|b| *b == m.batch_id)
         && f.to.as_ref().is_none_or(|t| *t == m.recipient)
         && f.client_reference
             .as_ref()
             .is_none_or(|r| Some(r) == m.client_reference.as_ref())
-        && f.status.as_ref().is_none_or(|s| Some(s) == latest)
+        && f.wants_latest(m.latest.as_ref().map(|l| (&l.status, l.code, l.at)))
 }
 
 pub fn inbound(txn: &ReadTransaction, f: &InboundFilter) -> Result<Page<InboundView>, StoreError> {

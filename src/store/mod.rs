@@ -19,6 +19,7 @@ pub mod endpoints;
 pub mod events;
 mod list;
 mod migrate;
+mod page;
 pub mod prune;
 mod quarantine;
 mod read;
@@ -40,12 +41,10 @@ use bell::Bell;
 use events::EventPage;
 
 pub use apply::Tx;
+pub use page::{InboundPage, MessagePage, Page};
 pub use read::{Pending, PendingKey};
 pub use stats::{Counts, HourView, PeriodView, StatsView};
-pub use view::{
-    BatchReportView, BatchView, InboundView, MessagePage, MessageView, Page, QuarantineView,
-    UpdateView,
-};
+pub use view::{BatchReportView, BatchView, InboundView, MessageView, QuarantineView, UpdateView};
 pub use write::{
     CallbackResult, EndSessions, Prune, Quarantine, ReceiveCallback, Reconciled, Register,
     RetryQuarantined, Write,
@@ -270,7 +269,13 @@ impl Store {
     /// One message with its whole history, or None.
     pub fn message(&self, id: u64) -> Result<Option<MessageView>, StoreError> {
         let db = self.database()?;
-        read::message(&db.begin_read()?, id)
+        read::message(&db.begin_read()?, id, false)
+    }
+
+    /// As `message`, each update with the raw callback body it came in.
+    pub fn message_with_raw(&self, id: u64) -> Result<Option<MessageView>, StoreError> {
+        let db = self.database()?;
+        read::message(&db.begin_read()?, id, true)
     }
 
     /// Messages with no final status created before `created_before`, oldest
@@ -297,6 +302,16 @@ impl Store {
         filter: &filter::MessageFilter,
     ) -> Result<Page<MessageView>, StoreError> {
         list::messages(&self.database()?.begin_read()?, filter)
+    }
+
+    /// How many messages match `filter`, counting at most `cap`: (count,
+    /// whether it stopped at the cap).
+    pub fn count_messages(
+        &self,
+        filter: &filter::MessageFilter,
+        cap: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        list::count_messages(&self.database()?.begin_read()?, filter, cap)
     }
 
     /// A page of inbound messages, newest first.

@@ -95,14 +95,26 @@ pub fn updates_of(
         .collect()
 }
 
-pub fn message(txn: &ReadTransaction, id: u64) -> Result<Option<MessageView>, StoreError> {
+/// The message with its history; `raw`: each update with the callback
+/// body it came in.
+pub fn message(
+    txn: &ReadTransaction,
+    id: u64,
+    raw: bool,
+) -> Result<Option<MessageView>, StoreError> {
     let messages = txn.open_table(MESSAGES)?;
     let Some(row) = messages.get(id)? else {
         return Ok(None);
     };
     let m: MessageRecord = decode("messages", row.value())?;
     let updates = updates_of(&txn.open_table(STATUS_UPDATES)?, id)?;
-    Ok(Some(MessageView::full(&m, &updates)))
+    let mut view = MessageView::full(&m, &updates);
+    if raw {
+        for (u, record) in view.status_updates.iter_mut().flatten().zip(&updates) {
+            u.raw = record.raw.clone();
+        }
+    }
+    Ok(Some(view))
 }
 
 /// The log's id and the last seq ever given (0: none), from META.

@@ -184,7 +184,13 @@ pub fn period(
             Some(s) if s.is_final() => 1,
             _ => 2,
         };
-        hourly.entry(t.div_euclid(hour) * hour).or_default()[slot] += 1;
+        // By when it was sent when known (and inside the window), else by
+        // when sinch-dlr learnt of it.
+        let at = m
+            .sent_at
+            .filter(|s| (since..until).contains(s))
+            .unwrap_or(t);
+        hourly.entry(at.div_euclid(hour) * hour).or_default()[slot] += 1;
         scanned += 1;
         if scanned == SAMPLE {
             break;
@@ -207,8 +213,8 @@ pub fn period(
     })
 }
 
-/// Seconds from registration (or the first report, for a discovered
-/// message) to Delivered, for messages Delivered and created in the window.
+/// Seconds from sending (`sent_at`), else registration, else the first
+/// report (a discovered message), to Delivered, for messages Delivered and created in the window.
 fn time_to_delivered(
     txn: &ReadTransaction,
     since: Micros,
@@ -226,7 +232,9 @@ fn time_to_delivered(
         let (_, _, id) = k.value();
         let Some(v) = messages.get(id)? else { continue };
         let m: MessageRecord = decode("messages", v.value())?;
-        let start = m.registered_at.or(m.first_at);
+        // From when it was sent when known: a back-filled or late
+        // registration would otherwise read ~0 s.
+        let start = m.sent_at.or(m.registered_at).or(m.first_at);
         if let (Some(start), Some(l)) = (start, &m.latest) {
             out.push((l.at - start).max(0) as f64 / 1e6);
         }

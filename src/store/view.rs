@@ -50,6 +50,9 @@ pub struct UpdateView {
     pub source: Source,
     #[serde(rename = "type")]
     pub kind: String,
+    /// The callback body as received; only on the dashboard's message page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
 }
 
 impl MessageView {
@@ -132,6 +135,7 @@ impl UpdateView {
             received_at: format_rfc3339(u.received_at),
             source: u.source,
             kind: u.kind.clone(),
+            raw: None,
         }
     }
 }
@@ -389,29 +393,6 @@ pub struct BatchView {
     pub counts: BTreeMap<String, u64>,
     pub messages: Vec<MessageView>,
     pub batch_reports: Vec<BatchReportView>,
-}
-
-/// A page of results and the cursor for the next one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
-/// `GET /api/messages`: a page of message summaries.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessagePage {
-    pub messages: Vec<MessageView>,
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<MessageView>> for MessagePage {
-    fn from(p: Page<MessageView>) -> MessagePage {
-        MessagePage {
-            messages: p.items,
-            next_cursor: p.next_cursor,
-        }
-    }
 }
 
 #[cfg(test)]

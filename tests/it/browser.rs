@@ -148,6 +148,33 @@ impl Session<'_> {
     }
 }
 
+/// A session at laptop width, logged in to `d`'s dashboard (on its
+/// overview).
+fn logged_in<'a>(driver: &'a Driver, d: &Daemon, profile: &std::path::Path) -> Session<'a> {
+    let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 format!("--user-data-dir={}", profile.display()), "--window-size=1280,900"]}}}});
+    let created = driver.call("POST", "/session", Some(caps));
+    let s = Session {
+        driver,
+        id: created["sessionId"].as_str().unwrap().to_string(),
+    };
+    s.go(&format!("http://{}/", d.addr));
+    s.wait_for("API token");
+    let token = s.element("#token");
+    s.call(
+        "POST",
+        &format!("/element/{token}/value"),
+        Some(json!({"text": TOKEN})),
+    );
+    let button = s.element("#login");
+    s.call("POST", &format!("/element/{button}/click"), None);
+    s.wait_for("Overview");
+    s
+}
+
 #[test]
 fn log_in_search_a_batch_open_a_message() {
     let Some(driver) = Driver::start() else {
@@ -173,28 +200,8 @@ fn log_in_search_a_batch_open_a_message() {
         ));
     }
     let profile = tempfile::tempdir().unwrap();
-    let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-        "binary": "/usr/bin/chromium",
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 format!("--user-data-dir={}", profile.path().display()), "--window-size=1280,900"]}}}});
-    let created = driver.call("POST", "/session", Some(caps));
-    let s = Session {
-        driver: &driver,
-        id: created["sessionId"].as_str().unwrap().to_string(),
-    };
+    let s = logged_in(&driver, &d, profile.path());
     let base = format!("http://{}", d.addr);
-    s.go(&format!("{base}/"));
-    s.wait_for("API token");
-    let token = s.element("#token");
-    s.call(
-        "POST",
-        &format!("/element/{token}/value"),
-        Some(json!({"text": TOKEN})),
-    );
-    let button = s.element("#login");
-    s.call("POST", &format!("/element/{button}/click"), None);
-    s.wait_for("Overview");
     s.screenshot("overview-laptop");
     let q = s.element("input[name=q]");
     s.call(
@@ -225,5 +232,42 @@ fn log_in_search_a_batch_open_a_message() {
     s.go(&format!("{base}/"));
     s.wait_for("Overview");
     s.screenshot("overview-phone");
+    s.call("DELETE", "", None);
+}
+
+/// From an overview count to the list behind it, and on to its next page.
+/// See: issue "Operators can find anything" (The dashboard).
+#[test]
+fn overview_count_opens_its_list_which_pages() {
+    let Some(driver) = Driver::start() else {
+        eprintln!(
+            "SKIPPED: Debian's chromium and chromium-driver are not installed (.ci/run installs them)"
+        );
+        return;
+    };
+    let d = Daemon::start();
+    let bulk: Vec<Value> = (0..150)
+        .map(|i| json!({"to": format!("+1555300{i:04}"), "batch_id": "01JN8Q2V6X3Y4Z5A6B7C8D9E0F"}))
+        .collect();
+    let r = d.post_api("/api/messages", &json!({ "messages": bulk }));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let profile = tempfile::tempdir().unwrap();
+    let s = logged_in(&driver, &d, profile.path());
+    let count = s.element("a.count[href$='status=none']");
+    s.call("POST", &format!("/element/{count}/click"), None);
+    let first = s.wait_for("Showing 1–100 of 150");
+    assert_eq!(first.matches("<a href=\"/ui/messages/").count(), 100);
+    s.screenshot("list-laptop");
+    let next = s.element("a.next");
+    s.call("POST", &format!("/element/{next}/click"), None);
+    let second = s.wait_for("Showing 101–150 of 150");
+    assert_eq!(second.matches("<a href=\"/ui/messages/").count(), 50);
+    assert!(!second.contains("class=\"next\""), "the last page");
+    s.call(
+        "POST",
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    );
+    s.screenshot("list-phone");
     s.call("DELETE", "", None);
 }

@@ -61,15 +61,6 @@ fn populated() -> Daemon {
     d
 }
 
-fn ids(v: &Value, key: &str) -> Vec<u64> {
-    v[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_u64().unwrap())
-        .collect()
-}
-
 #[test]
 fn message_lists_use_every_filter() {
     let d = populated();

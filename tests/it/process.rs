@@ -172,6 +172,7 @@ fn every_command_has_help_listing_exactly_its_flags() {
                     let l = l
                         .strip_prefix("-h, ")
                         .or(l.strip_prefix("-V, "))
+                        .or(l.strip_prefix("-v, "))
                         .unwrap_or(l);
                     l.split_whitespace().next().unwrap()
                 })

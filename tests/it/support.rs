@@ -629,3 +629,36 @@ pub fn tls_daemon_with(extra: &[(&str, &str)]) -> Option<(Daemon, ureq::Agent)> 
         .into();
     Some((d, agent))
 }
+
+/// What a CLI command did: exit code, stdout, stderr.
+pub struct Ran {
+    pub code: i32,
+    pub out: String,
+    pub err: String,
+}
+
+/// Runs a CLI command in `dir` against `listen` and the file `dlr.redb`,
+/// with the test API token.
+pub fn run_cli(dir: &Path, listen: &str, args: &[&str]) -> Ran {
+    let out = binary(dir)
+        .args(args)
+        .args(["--listen", listen, "--db", "dlr.redb"])
+        .env("SINCH_DLR_API_TOKEN", TOKEN)
+        .output()
+        .expect("running sinch-dlr");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The ids of the objects in the list `v[key]` (a page of messages, ...).
+pub fn ids(v: &Value, key: &str) -> Vec<u64> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_u64().unwrap())
+        .collect()
+}

@@ -6,6 +6,9 @@ use serde_json::json;
 use crate::load::{self};
 use crate::{REFERENCE, SECRET, TOKEN};
 
+/// Messages per registration request (well under the default body cap).
+const REGISTER_PER_REQUEST: usize = 100;
+
 /// Every request of the run, built before any is sent.
 pub(crate) struct Plan {
     pub(crate) registrations: Vec<Vec<Vec<u8>>>,
@@ -31,10 +34,15 @@ impl Plan {
             ("Authorization".to_string(), format!("Bearer {TOKEN}")),
             ("Content-Type".to_string(), "application/json".to_string()),
         ];
+        // Registered as an application registers a batch: many messages
+        // per request (one write each), spread over the connections.
         let mut registrations = vec![Vec::new(); c];
-        for i in 0..n {
-            let body = json!({"to": format!("+{}", recipient_of(i)), "batch_id": batch_of(i), "client_reference": REFERENCE});
-            registrations[i % c].push(load::build(
+        let messages: Vec<_> = (0..n)
+            .map(|i| json!({"to": format!("+{}", recipient_of(i)), "batch_id": batch_of(i), "client_reference": REFERENCE}))
+            .collect();
+        for (k, bulk) in messages.chunks(REGISTER_PER_REQUEST).enumerate() {
+            let body = json!({ "messages": bulk });
+            registrations[k % c].push(load::build(
                 "POST",
                 "/api/messages",
                 &auth,

@@ -107,6 +107,40 @@ pub(crate) fn verify(
     Ok(ok)
 }
 
+/// The delivery report of preloaded message `i` (see `preload`), if any.
+fn preload_report(
+    i: usize,
+    r: &sinch_dlr::store::Registration,
+) -> Result<Option<sinch_dlr::store::ReceiveCallback>, String> {
+    let (status, code) = match i % 100 {
+        0..78 => ("Delivered", 0),
+        78..86 => ("Failed", 402),
+        86..89 => ("Expired", 406),
+        89..91 => ("Rejected", 408),
+        91..93 => ("Dispatched", 401),
+        93..95 => ("Queued", 400),
+        _ => return Ok(None),
+    };
+    // Reported 3 to 9 seconds after it was sent.
+    let at = r.sent_at.unwrap_or(0) + (3 + i as i64 % 7) * 1_000_000;
+    let at = jiff::Timestamp::from_microsecond(at).map_err(|e| e.to_string())?;
+    preload_callback(&format!(
+        r#"{{"at":"{at}","batch_id":"{}","code":{code},"recipient":"{}","status":"{status}","type":"recipient_delivery_report_sms"}}"#,
+        r.batch_id,
+        &r.to[1..]
+    ))
+    .map(Some)
+}
+
+fn preload_callback(raw: &str) -> Result<sinch_dlr::store::ReceiveCallback, String> {
+    let callback = sinch_dlr::sinch::parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(sinch_dlr::store::ReceiveCallback {
+        callback,
+        raw: raw.as_bytes().to_vec(),
+        received_at: 1,
+    })
+}
+
 /// Reads while the callbacks phase writes: one message by id and an indexed
 /// list query, alternately, on one keep-alive connection.
 pub(crate) struct QueryLoad {
@@ -163,37 +197,35 @@ impl QueryLoad {
     }
 }
 
-/// Fills the file with `n` delivered messages before the daemon starts
-/// (scale test), in large group commits through the library.
+/// Fills the file with `n` messages before the daemon starts (scale test),
+/// in large group commits through the library. The mix is an operator's
+/// file: per 100 messages 78 Delivered, 8 Failed (402), 3 Expired, 2
+/// Rejected, 2 Dispatched, 2 Queued and 5 with no report yet; one inbound
+/// reply per 200 messages.
 pub(crate) fn preload(db: &Path, n: usize) -> Result<(), String> {
-    use sinch_dlr::sinch::parse_callback;
-    use sinch_dlr::store::{ReceiveCallback, Register, Registration, Store, Write};
+    use sinch_dlr::store::{Register, Registration, Store, Write};
     let started = Instant::now();
     let store = Store::open(db).map_err(|e| e.to_string())?;
     let chunk = 20_000;
     for start in (0..n).step_by(chunk) {
-        let mut ops = Vec::with_capacity(chunk * 2);
         let regs = (start..(start + chunk).min(n))
             .map(|i| Registration {
                 to: format!("+4{:010}", i),
                 batch_id: format!("PRELOAD{:012}", i / 100),
                 body: Some("preloaded".into()),
                 client_reference: Some(format!("pre-{}", i % 1000)),
-                sent_at: None,
+                sent_at: Some(1_735_689_600_000_000 + i as i64 * 1_000_000),
             })
             .collect::<Vec<_>>();
-        for r in &regs {
-            let raw = format!(
-                r#"{{"at":"2025-01-01T00:00:00.000Z","batch_id":"{}","code":0,"recipient":"{}","status":"Delivered","type":"recipient_delivery_report_sms"}}"#,
-                r.batch_id,
-                &r.to[1..]
-            );
-            let callback = parse_callback(raw.as_bytes()).map_err(|e| e.to_string())?;
-            ops.push(ReceiveCallback {
-                callback,
-                raw: raw.into_bytes(),
-                received_at: 1,
-            });
+        let mut ops = Vec::with_capacity(chunk);
+        for (i, r) in (start..).zip(&regs) {
+            ops.extend(preload_report(i, r)?);
+            if i % 200 == 199 {
+                ops.push(preload_callback(&format!(
+                    r#"{{"type":"mo_text","id":"PRELOADMO{i}","from":"{}","to":"12345","body":"STOP","received_at":"2025-01-01T01:00:00Z"}}"#,
+                    &r.to[1..]
+                ))?);
+            }
         }
         let register = Register(regs);
         store
