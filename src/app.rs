@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::auth::{CallbackAuth, Secret};
-use crate::config::{Config, SinchApi};
+use crate::config::{Config, Load, SinchApi};
 use crate::metrics::Metrics;
 use crate::reconcile::Reconciler;
 use crate::sinch_client::SinchClient;
@@ -37,6 +37,8 @@ pub struct App {
     pub throttle: Throttle,
     /// Whether this daemon serves HTTPS itself (SINCH_DLR_TLS_*).
     pub tls: bool,
+    /// When callbacks are answered 429 rather than kept waiting.
+    pub load: Load,
 }
 
 impl App {
@@ -59,6 +61,7 @@ impl App {
             edge: OnceLock::new(),
             throttle: Throttle::default(),
             tls: config.tls.is_some(),
+            load: config.load,
         }
     }
 }

@@ -206,6 +206,10 @@ impl Reply {
     }
 }
 
+/// `Retry-After` of a 429 for a busy daemon: Sinch's own first retry comes
+/// after 5 s (docs/sinch.md#retries), so asking for less gains nothing.
+pub const BUSY_RETRY_AFTER: u64 = 5;
+
 /// A failed request. `Display` is what the client may see.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -226,6 +230,9 @@ pub enum ApiError {
     TooManyRequests(u64),
     /// A body that is not labelled JSON.
     UnsupportedMediaType(String),
+    /// Too busy to take this callback now; retry after so many seconds
+    /// (Sinch retries 429 and slows down).
+    Busy(u64),
     /// The store could not commit; the client should retry.
     Unavailable,
     /// Our fault; details were logged.
@@ -249,6 +256,7 @@ impl fmt::Display for ApiError {
             ApiError::UnsupportedMediaType(m) => {
                 write!(f, "content type {m:?} is not application/json")
             }
+            ApiError::Busy(secs) => write!(f, "busy; retry in {secs} s"),
             ApiError::Unavailable => f.write_str("storage unavailable, retry later"),
             ApiError::Internal => f.write_str("internal error"),
         }
@@ -266,7 +274,7 @@ impl ApiError {
             ApiError::NotConfigured(_) => 409,
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
-            ApiError::TooManyRequests(_) => 429,
+            ApiError::TooManyRequests(_) | ApiError::Busy(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
             ApiError::Unavailable => 503,
             ApiError::Internal => 500,
@@ -280,7 +288,9 @@ impl ApiError {
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
             ApiError::Unavailable => reply.with_header("Retry-After", "5"),
-            ApiError::TooManyRequests(secs) => reply.with_header("Retry-After", secs.to_string()),
+            ApiError::TooManyRequests(secs) | ApiError::Busy(secs) => {
+                reply.with_header("Retry-After", secs.to_string())
+            }
             _ => reply,
         }
     }
@@ -325,6 +335,9 @@ mod tests {
         let r = ApiError::Unavailable.into_reply();
         assert_eq!(r.status, 503);
         assert!(r.headers.iter().any(|(k, _)| *k == "Retry-After"));
+        let r = ApiError::Busy(5).into_reply();
+        assert_eq!(r.status, 429);
+        assert!(r.headers.contains(&("Retry-After", "5".to_string())));
         assert_eq!(
             ApiError::NotFound.into_reply().body,
             br#"{"error":"not found"}"#.to_vec()

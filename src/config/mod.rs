@@ -7,6 +7,7 @@
 mod callbacks;
 mod edge;
 mod files;
+mod load;
 mod reader;
 mod secrets;
 mod sinch;
@@ -24,6 +25,7 @@ use reader::Reader;
 
 pub use callbacks::MIN_API_TOKEN_CHARS;
 pub use edge::Tls;
+pub use load::Load;
 pub use sinch::{SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
 
@@ -166,6 +168,8 @@ pub struct Config {
     /// Set when serving HTTPS.
     pub tls: Option<Tls>,
     pub sinch_limits: SinchLimits,
+    /// When callbacks are answered 429 instead of waiting.
+    pub load: Load,
     /// Accepted but worth fixing; logged at start, shown by check-config.
     pub warnings: Vec<String>,
     /// Where each variable that is set came from.
@@ -186,6 +190,7 @@ impl Config {
         let log_level = log_level.unwrap_or(default_of("LOG_LEVEL")).to_string();
         let sinch = sinch::read(&mut r, secrets.sinch_token);
         let upkeep = files::upkeep(&mut r);
+        let load = load::read(&mut r);
         let (problems, warnings, origins) = r.finish();
         if !problems.is_empty() {
             return Err(problems);
@@ -212,6 +217,7 @@ impl Config {
             send_buffer: serving.send_buffer,
             tls: serving.tls,
             sinch_limits: sinch.limits,
+            load,
             warnings,
             origins,
         })

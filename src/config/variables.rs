@@ -86,6 +86,16 @@ pub const VARIABLES: &[Variable] = &[
     ),
     var("SINCH_DLR_WORKERS", Some("64"), "request worker threads"),
     var(
+        "SINCH_DLR_CALLBACK_MAX_WAIT",
+        Some("2"),
+        "seconds a callback may wait for a worker or the store's commit, beyond: 429 + Retry-After",
+    ),
+    var(
+        "SINCH_DLR_TEST_COMMIT_DELAY",
+        None,
+        "for tests only: seconds added to every commit, to fake an overloaded store",
+    ),
+    var(
         "SINCH_DLR_IO_TIMEOUT",
         Some("30"),
         "seconds one write of an answer may block on a client that does not read",

@@ -19,6 +19,7 @@ mod hostile;
 mod input;
 mod messages;
 mod operators;
+mod pressure;
 mod process;
 mod send;
 mod variables;
