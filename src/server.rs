@@ -281,6 +281,9 @@ fn announce_auth(config: &Config) {
     if a.basic.is_some() {
         methods.push("basic".into());
     }
+    if a.header.is_some() {
+        methods.push("custom header".into());
+    }
     if !a.legacy_keys.is_empty() {
         methods.push("legacy tutorial scheme".into());
     }

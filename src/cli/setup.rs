@@ -156,7 +156,9 @@ fn callback_value(c: &Config, name: &str) -> Option<String> {
         }
         "SINCH_DLR_CALLBACK_SECRETS" if a.disabled => secret(c, name, "unset"),
         "SINCH_DLR_CALLBACK_SECRETS" => secret(c, name, "unset (HMAC off)"),
-        "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" => secret(c, name, "unset"),
+        "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" | "SINCH_DLR_CALLBACK_HEADER" => {
+            secret(c, name, "unset")
+        }
         "SINCH_DLR_CALLBACK_MAX_AGE" => a.max_age_secs.map_or("off".into(), |s| format!("{s} s")),
         _ => return None,
     })
@@ -169,6 +171,11 @@ fn edge_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_DLR_DB" => c.db_path.display().to_string(),
         "SINCH_DLR_MAX_BODY" => format!("{} bytes", c.max_body),
         "SINCH_DLR_WORKERS" => c.workers.to_string(),
+        "SINCH_DLR_CALLBACK_MAX_WAIT" => secs(c.load.callback_max_wait),
+        "SINCH_DLR_TEST_COMMIT_DELAY" => match c.load.commit_delay.is_zero() {
+            true => "off".into(),
+            false => format!("{} (for tests only)", secs(c.load.commit_delay)),
+        },
         "SINCH_DLR_IO_TIMEOUT" => secs(c.io_timeout),
         "SINCH_DLR_MAX_CONNECTIONS" => e.max_connections.to_string(),
         "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT" => match e.max_connections_per_client {
@@ -253,6 +260,9 @@ fn auth_methods(c: &Config) -> String {
     }
     if a.basic.is_some() {
         methods.push("basic".into());
+    }
+    if a.header.is_some() {
+        methods.push("header".into());
     }
     if !a.legacy_keys.is_empty() {
         methods.push(format!("legacy ({} key(s))", a.legacy_keys.len()));

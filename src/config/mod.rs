@@ -181,8 +181,8 @@ impl Config {
     pub fn from_raw(raw: &Raw) -> Result<Config, Vec<String>> {
         let mut r = Reader::new(raw);
         let secrets = callbacks::Secrets::read(&mut r);
-        let api_token = callbacks::api_token(&mut r, secrets.api_token);
-        let auth = callbacks::read(&mut r, secrets.callback, secrets.webhook, secrets.basic);
+        let api_token = callbacks::api_token(&mut r, secrets.api_token.clone());
+        let auth = callbacks::read(&mut r, &secrets);
         let listen = edge::listen(&mut r);
         let files = files::read(&mut r);
         let serving = edge::read(&mut r);

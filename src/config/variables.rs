@@ -60,7 +60,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "SINCH_DLR_CALLBACK_AUTH",
         None,
-        "comma list of hmac, basic, legacy, or none (default hmac, plus basic when set)",
+        "comma list of hmac, basic, header, legacy, or none (default hmac, plus basic and header when set)",
     ),
     secret(
         "SINCH_DLR_CALLBACK_SECRETS",
@@ -73,6 +73,10 @@ pub const VARIABLES: &[Variable] = &[
     secret(
         "SINCH_DLR_CALLBACK_BASIC",
         "user:password Sinch puts in the callback URL",
+    ),
+    secret(
+        "SINCH_DLR_CALLBACK_HEADER",
+        "\"Name: value\" of a custom header Sinch adds to every callback",
     ),
     var(
         "SINCH_DLR_CALLBACK_MAX_AGE",
