@@ -43,13 +43,15 @@ pub struct App {
 
 impl App {
     pub fn new(config: &Config, store: Arc<Store>, writer: WriterHandle) -> App {
-        let client = |api: &SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
+        let metrics = Metrics::default();
+        let client = |api: &SinchApi| {
+            SinchClient::new(api.clone(), config.sinch_limits, metrics.sinch.clone())
+        };
         App {
             store,
             writer,
             callback_auth: config.callback_auth.clone(),
             api_token: config.api_token.clone(),
-            metrics: Metrics::default(),
             sinch: config.sinch.as_ref().map(client),
             reconciler: config
                 .sinch
@@ -62,6 +64,7 @@ impl App {
             throttle: Throttle::default(),
             tls: config.tls.is_some(),
             load: config.load,
+            metrics,
         }
     }
 }

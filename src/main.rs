@@ -98,6 +98,13 @@ fn load_config(args: &cli::Args) -> Result<Config, Vec<String>> {
 fn init_logging(level: &str) {
     let mut builder = env_logger::Builder::new();
     builder.parse_filters(level);
+    // At trace level the HTTP client dumps the raw bytes it sends and
+    // receives: Sinch API tokens, access keys and OAuth tokens. Never.
+    if level.to_ascii_lowercase().contains("trace") {
+        for module in ["ureq", "ureq_proto"] {
+            builder.filter_module(module, log::LevelFilter::Debug);
+        }
+    }
     if std::env::var_os("JOURNAL_STREAM").is_some() {
         builder.format_timestamp(None);
     }

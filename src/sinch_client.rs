@@ -1,6 +1,9 @@
 //! The Sinch SMS REST client (docs/sinch.md#the-rest-api): send a batch, read one
 //! recipient's delivery report. Base URL from configuration (tests point it
-//! at a local fake), explicit timeouts, bounded retries.
+//! at a local fake), explicit timeouts, bounded retries. Authorised with the
+//! service plan's API token, or with OAuth2 tokens from a project access key
+//! (sinch_token.rs): a 401 to such a token fetches a new one and tries once
+//! more. Every attempt is counted (metrics/sinch.rs).
 //!
 //! Retry policy: 429 and 5xx are retried with exponential back-off (and
 //! `Retry-After` when given) within a total time budget; other 4xx never.
@@ -12,10 +15,14 @@
 use serde::Serialize;
 use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::config::{SinchApi, SinchLimits};
+use crate::auth::Secret;
+use crate::config::{Credentials, SinchApi, SinchLimits};
 use crate::http::percent_encode;
+use crate::metrics::SinchStats;
+use crate::sinch_token::{TokenError, TokenSource};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct BatchRequest {
@@ -82,7 +89,14 @@ pub struct SinchClient {
     agent: ureq::Agent,
     api: SinchApi,
     limits: SinchLimits,
+    /// Set with project access keys.
+    tokens: Option<TokenSource>,
+    stats: Arc<SinchStats>,
 }
+
+/// A request attempt: agent, URL, `Authorization` value.
+type Send<'a> =
+    dyn Fn(&ureq::Agent, &str, &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> + 'a;
 
 /// One attempt's result.
 enum Attempt {
@@ -96,7 +110,7 @@ enum Attempt {
 }
 
 impl SinchClient {
-    pub fn new(api: SinchApi, limits: SinchLimits) -> SinchClient {
+    pub fn new(api: SinchApi, limits: SinchLimits, stats: Arc<SinchStats>) -> SinchClient {
         let config = ureq::Agent::config_builder()
             .timeout_connect(Some(limits.request_timeout.min(Duration::from_secs(5))))
             .timeout_global(Some(limits.request_timeout))
@@ -104,29 +118,50 @@ impl SinchClient {
             .max_redirects(0)
             .user_agent(concat!("sinch-dlr/", env!("CARGO_PKG_VERSION")))
             .build();
+        let tokens = match &api.credentials {
+            Credentials::ApiToken(_) => None,
+            Credentials::ProjectKey {
+                key_id,
+                key_secret,
+                token_url,
+            } => Some(TokenSource::new(
+                key_id.clone(),
+                key_secret.clone(),
+                token_url.clone(),
+            )),
+        };
         SinchClient {
             agent: config.into(),
             api,
             limits,
+            tokens,
+            stats,
         }
     }
 
     fn url(&self, rest: &str) -> String {
-        format!(
-            "{}/xms/v1/{}/{rest}",
-            self.api.base_url, self.api.service_plan_id
-        )
+        format!("{}/xms/v1/{}/{rest}", self.api.base_url, self.api.path_id)
+    }
+
+    /// The bearer token for the next request.
+    fn credential(&self) -> Result<Secret, SinchError> {
+        match (&self.tokens, &self.api.credentials) {
+            (Some(tokens), _) => tokens.token(&self.agent, &self.stats).map_err(token_error),
+            (None, Credentials::ApiToken(token)) => Ok(token.clone()),
+            (None, Credentials::ProjectKey { .. }) => unreachable!("new() made a token source"),
+        }
     }
 
     /// `POST /xms/v1/{plan}/batches`. Ok only for a created batch.
     pub fn send_batch(&self, request: &BatchRequest) -> Result<Batch, SinchError> {
         let body = serde_json::to_vec(request).expect("plain data serialises");
         let (status, text) = self.call(
+            "batches",
             false,
-            |agent, url| {
+            &|agent, url, auth| {
                 agent
                     .post(url)
-                    .header("Authorization", &self.bearer())
+                    .header("Authorization", auth)
                     .header("Content-Type", "application/json")
                     .send(&body[..])
             },
@@ -157,13 +192,9 @@ impl SinchClient {
             percent_encode(recipient)
         ));
         let (status, text) = self.call(
+            "recipient_report",
             true,
-            |agent, url| {
-                agent
-                    .get(url)
-                    .header("Authorization", &self.bearer())
-                    .call()
-            },
+            &|agent, url, auth| agent.get(url).header("Authorization", auth).call(),
             &url,
         )?;
         match status {
@@ -173,56 +204,99 @@ impl SinchClient {
         }
     }
 
-    fn bearer(&self) -> String {
-        format!("Bearer {}", self.api.api_token.expose())
-    }
-
     /// Runs attempts until an answer that is final, or the budget is spent.
-    /// `idempotent`: a request lost in flight may be repeated.
+    /// `idempotent`: a request lost in flight may be repeated. A 401 to an
+    /// OAuth token drops it and tries once more with a new one (Sinch
+    /// refused the request, so nothing was done).
     fn call(
         &self,
+        endpoint: &'static str,
         idempotent: bool,
-        attempt: impl Fn(&ureq::Agent, &str) -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+        attempt: &Send<'_>,
         url: &str,
     ) -> Result<(u16, String), SinchError> {
         let started = Instant::now();
         let mut backoff = self.limits.first_backoff;
+        let mut refreshed = false;
         loop {
-            let outcome = classify(attempt(&self.agent, url));
-            let (wait, last) = match outcome {
-                Attempt::Answer { status, body, .. } if !(status == 429 || status >= 500) => {
-                    return Ok((status, body));
-                }
-                Attempt::Answer {
-                    status,
-                    retry_after,
-                    body,
-                } => {
-                    log::warn!("Sinch answered {status}; will retry");
-                    (
-                        retry_after.unwrap_or(backoff),
-                        Err(status_error(status, &body)),
-                    )
-                }
-                Attempt::NotSent(e) => {
-                    log::warn!("Sinch unreachable ({e}); will retry");
-                    (backoff, Err(SinchError::Unreachable(e)))
-                }
-                Attempt::Lost(e) if idempotent => {
-                    log::warn!("no answer from Sinch ({e}); will retry");
-                    (backoff, Err(SinchError::Timeout))
-                }
-                Attempt::Lost(e) => {
-                    log::warn!("no answer from Sinch ({e}); not retrying a send");
-                    return Err(SinchError::Timeout);
-                }
+            let token = self.credential()?;
+            let outcome = classify(attempt(
+                &self.agent,
+                url,
+                &format!("Bearer {}", token.expose()),
+            ));
+            let status = match &outcome {
+                Attempt::Answer { status, .. } => Some(*status),
+                _ => None,
+            };
+            self.stats.request(endpoint, status);
+            if let (Some(tokens), Some(401), false) = (&self.tokens, status, refreshed) {
+                log::info!("Sinch refused the access token; fetching a new one");
+                tokens.refused(&token);
+                refreshed = true;
+                continue;
+            }
+            let (wait, last) = match retry_or_answer(outcome, idempotent, backoff) {
+                Ok(answer) => return answer,
+                Err(retry) => retry,
             };
             if started.elapsed() + wait > self.limits.retry_for {
                 return last;
             }
+            self.stats.retry(endpoint);
             std::thread::sleep(wait);
             backoff = backoff.saturating_mul(2);
         }
+    }
+}
+
+/// The final result (Ok), or how long to wait before retrying and what to
+/// report if no retry is left (Err).
+#[allow(clippy::type_complexity)]
+fn retry_or_answer(
+    outcome: Attempt,
+    idempotent: bool,
+    backoff: Duration,
+) -> Result<Result<(u16, String), SinchError>, (Duration, Result<(u16, String), SinchError>)> {
+    match outcome {
+        Attempt::Answer { status, body, .. } if !(status == 429 || status >= 500) => {
+            Ok(Ok((status, body)))
+        }
+        Attempt::Answer {
+            status,
+            retry_after,
+            body,
+        } => {
+            log::warn!("Sinch answered {status}; will retry");
+            Err((
+                retry_after.unwrap_or(backoff),
+                Err(status_error(status, &body)),
+            ))
+        }
+        Attempt::NotSent(e) => {
+            log::warn!("Sinch unreachable ({e}); will retry");
+            Err((backoff, Err(SinchError::Unreachable(e))))
+        }
+        Attempt::Lost(e) if idempotent => {
+            log::warn!("no answer from Sinch ({e}); will retry");
+            Err((backoff, Err(SinchError::Timeout)))
+        }
+        Attempt::Lost(e) => {
+            log::warn!("no answer from Sinch ({e}); not retrying a send");
+            Ok(Err(SinchError::Timeout))
+        }
+    }
+}
+
+fn token_error(e: TokenError) -> SinchError {
+    match e {
+        TokenError::Refused(status) => SinchError::Status {
+            status,
+            code: Some("access_token".into()),
+            text: Some("Sinch's auth service did not accept the project access key".into()),
+        },
+        TokenError::Unreachable(e) => SinchError::Unreachable(format!("auth service: {e}")),
+        TokenError::BadAnswer => SinchError::BadResponse("the auth service's token answer".into()),
     }
 }
 

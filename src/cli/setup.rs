@@ -209,8 +209,10 @@ fn sinch_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_SERVICE_PLAN_ID" => c
             .sinch
             .as_ref()
-            .map_or("unset".into(), |s| s.service_plan_id.clone()),
-        "SINCH_API_TOKEN" => secret(c, name, "unset"),
+            .filter(|s| matches!(s.credentials, crate::config::Credentials::ApiToken(_)))
+            .map_or("unset".into(), |s| s.path_id.clone()),
+        "SINCH_API_TOKEN" | "SINCH_KEY_SECRET" => secret(c, name, "unset"),
+        "SINCH_PROJECT_ID" | "SINCH_KEY_ID" | "SINCH_AUTH_BASE_URL" => project_key_value(c, name),
         "SINCH_REGION" => region(c),
         "SINCH_API_BASE_URL" => c
             .sinch
@@ -270,6 +272,24 @@ fn auth_methods(c: &Config) -> String {
     methods.join(", ")
 }
 
+/// The project access key's settings, when it is the credential in use.
+fn project_key_value(c: &Config, name: &str) -> String {
+    let Some(api) = &c.sinch else {
+        return "unset".into();
+    };
+    let crate::config::Credentials::ProjectKey {
+        key_id, token_url, ..
+    } = &api.credentials
+    else {
+        return "unset".into();
+    };
+    match name {
+        "SINCH_PROJECT_ID" => api.path_id.clone(),
+        "SINCH_KEY_ID" => key_id.clone(),
+        _ => without_userinfo(token_url.trim_end_matches("/oauth2/token")),
+    }
+}
+
 /// The Sinch region in use, read back from the base URL it chose.
 fn region(c: &Config) -> String {
     let Some(api) = &c.sinch else {
@@ -280,6 +300,7 @@ fn region(c: &Config) -> String {
     }
     api.base_url
         .trim_start_matches("https://")
+        .trim_start_matches("zt.")
         .split('.')
         .next()
         .unwrap_or_default()

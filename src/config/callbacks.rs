@@ -18,6 +18,7 @@ pub(super) struct Secrets {
     pub basic: Option<String>,
     pub sinch_token: Option<String>,
     pub header: Option<String>,
+    pub key_secret: Option<String>,
 }
 
 impl Secrets {
@@ -29,6 +30,7 @@ impl Secrets {
             basic: r.secret("SINCH_DLR_CALLBACK_BASIC"),
             sinch_token: r.secret("SINCH_API_TOKEN"),
             header: r.secret("SINCH_DLR_CALLBACK_HEADER"),
+            key_secret: r.secret("SINCH_KEY_SECRET"),
         }
     }
 }

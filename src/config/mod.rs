@@ -26,7 +26,7 @@ use reader::Reader;
 pub use callbacks::MIN_API_TOKEN_CHARS;
 pub use edge::Tls;
 pub use load::Load;
-pub use sinch::{SinchApi, SinchLimits};
+pub use sinch::{Credentials, SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
 
 /// Where a setting's value came from (`check-config` shows it).
@@ -188,7 +188,7 @@ impl Config {
         let serving = edge::read(&mut r);
         let log_level = r.get("LOG_LEVEL").or_else(|| r.get("RUST_LOG"));
         let log_level = log_level.unwrap_or(default_of("LOG_LEVEL")).to_string();
-        let sinch = sinch::read(&mut r, secrets.sinch_token);
+        let sinch = sinch::read(&mut r, secrets.sinch_token, secrets.key_secret);
         let upkeep = files::upkeep(&mut r);
         let load = load::read(&mut r);
         let (problems, warnings, origins) = r.finish();

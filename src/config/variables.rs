@@ -171,6 +171,13 @@ pub const VARIABLES: &[Variable] = &[
     ),
     secret("SINCH_API_TOKEN", "Sinch API token of that service plan"),
     var(
+        "SINCH_PROJECT_ID",
+        None,
+        "Sinch project id: with SINCH_KEY_ID + SINCH_KEY_SECRET instead of a service plan (OAuth2; us and eu only)",
+    ),
+    var("SINCH_KEY_ID", None, "Sinch project access key id"),
+    secret("SINCH_KEY_SECRET", "Sinch project access key secret"),
+    var(
         "SINCH_REGION",
         Some("us"),
         "Sinch region: us, eu, au, br, ca",
@@ -179,6 +186,11 @@ pub const VARIABLES: &[Variable] = &[
         "SINCH_API_BASE_URL",
         None,
         "override the Sinch API base URL (tests, proxies)",
+    ),
+    var(
+        "SINCH_AUTH_BASE_URL",
+        None,
+        "override the base URL of Sinch's OAuth2 token service (tests, proxies)",
     ),
     var(
         "SINCH_API_TIMEOUT",

@@ -18,6 +18,7 @@ mod fixtures;
 mod hostile;
 mod input;
 mod messages;
+mod oauth;
 mod operators;
 mod pressure;
 mod process;
