@@ -53,10 +53,10 @@ impl App {
             callback_auth: config.callback_auth.clone(),
             api_token: config.api_token.clone(),
             sinch: config.sinch.as_ref().map(client),
-            reconciler: config
-                .sinch
-                .as_ref()
-                .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
+            reconciler: config.sinch.as_ref().map(|api| {
+                let stats = metrics.sinch.clone();
+                Arc::new(Reconciler::new(client(api), config.reconcile_after, stats))
+            }),
             public_url: config.public_url.clone(),
             stale_after: config.stale_after,
             metrics_need_token: config.metrics_need_token,

@@ -21,6 +21,8 @@ pub(crate) mod periodic;
 pub mod phone;
 pub mod query;
 pub(crate) mod reconcile;
+pub(crate) mod reconcile_report;
+pub(crate) mod reconcile_window;
 pub(crate) mod retention;
 pub(crate) mod routes;
 pub(crate) mod sending;

@@ -77,7 +77,15 @@ fn run(command: Command, config: Config) -> Result<bool, String> {
         Command::CheckDb => return file::check_db(&config),
         Command::Sign(s) => setup::sign(&config, s),
         Command::Send(s) => sending::send(&config, s),
-        Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
+        Command::Reconcile {
+            batch,
+            since,
+            until,
+            all,
+        } => sending::reconcile(
+            &config,
+            &sending::reconcile_query(batch, since, until, *all),
+        ),
         Command::Messages { query, format } => messages::messages(&config, query, format),
         Command::Show { id, format } => messages::show(&config, id, format),
         Command::Export { query, format } => messages::export(&config, query, format),

@@ -7,7 +7,7 @@
 
 mod sinch;
 
-pub use sinch::SinchStats;
+pub use sinch::{LastPass, SinchStats};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -45,6 +45,15 @@ pub struct Batch {
     pub raw: Value,
 }
 
+/// One page of `GET .../delivery_reports`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportsPage {
+    /// Reports in the whole window, all pages together.
+    pub count: u64,
+    /// This page's reports, each its JSON text.
+    pub reports: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum SinchError {
     /// Sinch answered with an error (after retries, for 429 and 5xx).
@@ -202,6 +211,41 @@ impl SinchClient {
             404 => Ok(None),
             _ => Err(status_error(status, &text)),
         }
+    }
+
+    /// `GET /xms/v1/{id}/delivery_reports`: one page of the finished
+    /// per-recipient reports created in `[start, end)` (ISO-8601 times),
+    /// each kept as its raw JSON text.
+    pub fn delivery_reports(
+        &self,
+        start: &str,
+        end: &str,
+        page: u64,
+        page_size: u64,
+    ) -> Result<ReportsPage, SinchError> {
+        let url = self.url(&format!(
+            "delivery_reports?start_date={}&end_date={}&page={page}&page_size={page_size}",
+            percent_encode(start),
+            percent_encode(end)
+        ));
+        let (status, text) = self.call(
+            "delivery_reports",
+            true,
+            &|agent, url, auth| agent.get(url).header("Authorization", auth).call(),
+            &url,
+        )?;
+        if !(200..300).contains(&status) {
+            return Err(status_error(status, &text));
+        }
+        let raw: Value =
+            serde_json::from_str(&text).map_err(|e| SinchError::BadResponse(e.to_string()))?;
+        let reports = raw["delivery_reports"]
+            .as_array()
+            .ok_or_else(|| SinchError::BadResponse("no delivery_reports list".into()))?;
+        Ok(ReportsPage {
+            count: raw["count"].as_u64().unwrap_or(0),
+            reports: reports.iter().map(Value::to_string).collect(),
+        })
     }
 
     /// Runs attempts until an answer that is final, or the budget is spent.

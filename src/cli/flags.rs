@@ -180,7 +180,20 @@ pub const COMMANDS: &[CommandSpec] = &[
         name: "reconcile",
         argument: None,
         about: "ask Sinch about messages without a final status",
-        flags: &[value("--batch", "BATCH_ID", "only this batch")],
+        flags: &[
+            value("--batch", "BATCH_ID", "only this batch"),
+            value(
+                "--since",
+                "T",
+                "instead: read Sinch's list of reports finished since T (RFC 3339 or YYYY-MM-DD)",
+            ),
+            value("--until", "T", "with --since: until T (default now)"),
+            flag(
+                "--all",
+                None,
+                "read Sinch's list from the oldest message without a final status until now",
+            ),
+        ],
     },
     CommandSpec {
         name: "messages",

@@ -35,8 +35,13 @@ pub enum Command {
     Sign(SignArgs),
     /// `send`: the same request `POST /api/messages/send` takes.
     Send(SendInput),
+    /// `reconcile`: per recipient (all pending, or `batch`), or Sinch's
+    /// list of finished reports (`since`/`until`, or `all`).
     Reconcile {
         batch: Option<String>,
+        since: Option<String>,
+        until: Option<String>,
+        all: bool,
     },
     /// `messages`: a page of messages (query = API parameters).
     Messages {

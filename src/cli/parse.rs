@@ -169,6 +169,11 @@ impl Given {
             .collect()
     }
 
+    /// Whether the flag `long` was given.
+    fn has(&self, long: &str) -> bool {
+        self.flags.iter().any(|(f, _)| f.long == long)
+    }
+
     fn format(&self, default: &str) -> String {
         self.last("--format").unwrap_or_else(|| default.into())
     }
@@ -204,6 +209,9 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
         }),
         "reconcile" => Command::Reconcile {
             batch: g.last("--batch"),
+            since: g.last("--since"),
+            until: g.last("--until"),
+            all: g.has("--all"),
         },
         "messages" => Command::Messages {
             query: g.query(),

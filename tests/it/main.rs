@@ -24,3 +24,4 @@ mod pressure;
 mod process;
 mod send;
 mod variables;
+mod window;
