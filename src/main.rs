@@ -86,6 +86,9 @@ fn run(command: Command, config: Config) -> Result<bool, String> {
             &config,
             &sending::reconcile_query(batch, since, until, *all),
         ),
+        Command::Feedback { message, batch, to } => {
+            sending::feedback(&config, message.as_deref(), batch.as_deref(), to)
+        }
         Command::Messages { query, format } => messages::messages(&config, query, format),
         Command::Show { id, format } => messages::show(&config, id, format),
         Command::Export { query, format } => messages::export(&config, query, format),

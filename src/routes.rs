@@ -9,7 +9,7 @@
 
 use crate::access;
 use crate::api::{
-    batches, callbacks, health, inbound, messages, quarantine, reconcile, whole_store,
+    batches, callbacks, feedback, health, inbound, messages, quarantine, reconcile, whole_store,
 };
 use crate::app::App;
 use crate::dashboard::{self, pages};
@@ -75,6 +75,18 @@ const ROUTES: &[Route] = &[
     route(POST, "/api/messages/send", Token, messages::send),
     route(GET, "/api/messages/{id}", Token, messages::one),
     route(GET, "/api/batches/{batch_id}", Token, batches::one),
+    route(
+        POST,
+        "/api/messages/{id}/feedback",
+        Token,
+        feedback::message,
+    ),
+    route(
+        POST,
+        "/api/batches/{batch_id}/feedback",
+        Token,
+        feedback::batch,
+    ),
     route(GET, "/api/inbound", Token, inbound::list),
     route(GET, "/api/inbound/{id}", Token, inbound::one),
     route(GET, "/api/quarantine", Token, quarantine::list),

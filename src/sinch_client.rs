@@ -35,6 +35,10 @@ pub struct BatchRequest {
     pub callback_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_reference: Option<String>,
+    /// The application will tell Sinch which recipients got the message
+    /// (`delivery_feedback`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub feedback_enabled: bool,
 }
 
 /// What Sinch said about a created batch.
@@ -163,19 +167,41 @@ impl SinchClient {
 
     /// `POST /xms/v1/{plan}/batches`. Ok only for a created batch.
     pub fn send_batch(&self, request: &BatchRequest) -> Result<Batch, SinchError> {
+        let sent = self.create_batch(request);
+        self.stats.send(match &sent {
+            Ok(_) => "sent",
+            Err(SinchError::Status {
+                status: 400..=499, ..
+            }) => "refused",
+            Err(SinchError::Timeout) => "unknown",
+            Err(_) => "failed",
+        });
+        sent
+    }
+
+    /// `POST /xms/v1/{id}/batches/{batch}/delivery_feedback`: these
+    /// recipients got the message (an empty list: all of the batch's).
+    pub fn delivery_feedback(
+        &self,
+        batch_id: &str,
+        recipients: &[String],
+    ) -> Result<(), SinchError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "recipients": recipients }))
+            .expect("plain data serialises");
+        let url = self.url(&format!(
+            "batches/{}/delivery_feedback",
+            percent_encode(batch_id)
+        ));
+        let (status, text) = self.post_json("delivery_feedback", true, &url, &body)?;
+        match status {
+            200..=299 => Ok(()),
+            _ => Err(status_error(status, &text)),
+        }
+    }
+
+    fn create_batch(&self, request: &BatchRequest) -> Result<Batch, SinchError> {
         let body = serde_json::to_vec(request).expect("plain data serialises");
-        let (status, text) = self.call(
-            "batches",
-            false,
-            &|agent, url, auth| {
-                agent
-                    .post(url)
-                    .header("Authorization", auth)
-                    .header("Content-Type", "application/json")
-                    .send(&body[..])
-            },
-            &self.url("batches"),
-        )?;
+        let (status, text) = self.post_json("batches", false, &self.url("batches"), &body)?;
         if !(200..300).contains(&status) {
             return Err(status_error(status, &text));
         }
@@ -246,6 +272,24 @@ impl SinchClient {
             count: raw["count"].as_u64().unwrap_or(0),
             reports: reports.iter().map(Value::to_string).collect(),
         })
+    }
+
+    /// A JSON POST through `call`.
+    fn post_json(
+        &self,
+        endpoint: &'static str,
+        idempotent: bool,
+        url: &str,
+        body: &[u8],
+    ) -> Result<(u16, String), SinchError> {
+        let send = |agent: &ureq::Agent, url: &str, auth: &str| {
+            agent
+                .post(url)
+                .header("Authorization", auth)
+                .header("Content-Type", "application/json")
+                .send(body)
+        };
+        self.call(endpoint, idempotent, &send, url)
     }
 
     /// Runs attempts until an answer that is final, or the budget is spent.
@@ -442,10 +486,16 @@ mod tests {
             delivery_report: "per_recipient".into(),
             callback_url: Some("https://x/api/sinchCallbacks".into()),
             client_reference: None,
+            feedback_enabled: false,
         };
         assert_eq!(
             serde_json::to_value(&r).unwrap(),
             serde_json::json!({"to":["+15551230001"],"body":"hi","delivery_report":"per_recipient","callback_url":"https://x/api/sinchCallbacks"})
         );
+        let r = BatchRequest {
+            feedback_enabled: true,
+            ..r
+        };
+        assert_eq!(serde_json::to_value(&r).unwrap()["feedback_enabled"], true);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod batches;
 pub mod callbacks;
+pub mod feedback;
 pub mod health;
 pub mod inbound;
 pub mod messages;

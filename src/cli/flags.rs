@@ -174,6 +174,11 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "URL",
                 "where Sinch posts reports (default SINCH_DLR_PUBLIC_URL)",
             ),
+            flag(
+                "--feedback",
+                None,
+                "ask for delivery feedback (then: sinch-dlr feedback ID)",
+            ),
         ],
     },
     CommandSpec {
@@ -193,6 +198,23 @@ pub const COMMANDS: &[CommandSpec] = &[
                 None,
                 "read Sinch's list from the oldest message without a final status until now",
             ),
+        ],
+    },
+    CommandSpec {
+        name: "feedback",
+        argument: None,
+        about: "tell Sinch a message was received (batches sent with --feedback)",
+        flags: &[
+            value("--message", "ID", "this message's recipient"),
+            value(
+                "--batch",
+                "BATCH_ID",
+                "recipients of this batch (every one, unless --to names some)",
+            ),
+            Flag {
+                repeat: true,
+                ..value("--to", "NUMBER", "with --batch: this recipient")
+            },
         ],
     },
     CommandSpec {

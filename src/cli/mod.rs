@@ -43,6 +43,13 @@ pub enum Command {
         until: Option<String>,
         all: bool,
     },
+    /// `feedback`: delivery feedback for one message, or for a batch
+    /// (all its recipients, or those in `to`).
+    Feedback {
+        message: Option<String>,
+        batch: Option<String>,
+        to: Vec<String>,
+    },
     /// `messages`: a page of messages (query = API parameters).
     Messages {
         query: Vec<(String, String)>,

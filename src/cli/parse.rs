@@ -206,12 +206,18 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             client_reference: g.last("--client-reference"),
             delivery_report: g.last("--delivery-report"),
             callback_url: g.last("--callback-url"),
+            feedback_enabled: g.has("--feedback").then_some(true),
         }),
         "reconcile" => Command::Reconcile {
             batch: g.last("--batch"),
             since: g.last("--since"),
             until: g.last("--until"),
             all: g.has("--all"),
+        },
+        "feedback" => Command::Feedback {
+            message: g.last("--message"),
+            batch: g.last("--batch"),
+            to: g.all("--to"),
         },
         "messages" => Command::Messages {
             query: g.query(),

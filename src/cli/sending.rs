@@ -1,4 +1,4 @@
-//! Sending: `send`, `reconcile`. Through the API, on the daemon or the
+//! Sending: `send`, `feedback`, `reconcile`. Through the API, on the daemon or the
 //! file (target.rs picks).
 
 use serde_json::json;
@@ -21,6 +21,34 @@ pub fn send(config: &Config, input: &SendInput) -> Result<(), String> {
         ids.len(),
         ids.join(", ")
     );
+    Ok(())
+}
+
+/// `feedback --message ID` or `feedback --batch B [--to N]...`.
+pub fn feedback(
+    config: &Config,
+    message: Option<&str>,
+    batch: Option<&str>,
+    to: &[String],
+) -> Result<(), String> {
+    let (path, body) = match (message, batch) {
+        (Some(id), _) => (
+            format!("/api/messages/{}/feedback", percent_encode(id)),
+            json!({}),
+        ),
+        (None, Some(b)) => (
+            format!("/api/batches/{}/feedback", percent_encode(b)),
+            json!({ "recipients": to }),
+        ),
+        (None, None) => return Err("feedback needs --message or --batch".into()),
+    };
+    let answer: serde_json::Value =
+        with_target(config, |t| t.call("POST", &path, Some(&body))?.view())?;
+    match (message, answer["recipients"].as_array()) {
+        (Some(id), _) => println!("feedback sent for message {id}"),
+        (None, Some(list)) => println!("feedback sent for {} recipient(s)", list.len()),
+        (None, None) => println!("feedback sent"),
+    }
     Ok(())
 }
 

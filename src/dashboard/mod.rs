@@ -12,6 +12,7 @@ mod chart;
 pub mod html;
 mod origin;
 pub mod pages;
+mod reconciliation;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

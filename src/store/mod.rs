@@ -14,6 +14,7 @@ pub mod filter;
 use crate::phone;
 mod backup;
 mod check;
+mod feedback;
 mod list;
 mod migrate;
 pub mod prune;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use crate::clock::Micros;
 
 pub use apply::Tx;
+pub use feedback::RecordFeedback;
 pub use read::{Pending, PendingKey};
 pub use stats::{Counts, HourView, PeriodView, StatsView};
 pub use view::{

@@ -14,6 +14,7 @@ mod dashboard;
 mod deploy;
 mod edge;
 mod faults;
+mod feedback;
 mod fixtures;
 mod hostile;
 mod input;

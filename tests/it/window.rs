@@ -47,21 +47,10 @@ fn fake_list() -> FakeSinch {
     })
 }
 
-fn daemon_for(fake: &FakeSinch) -> Daemon {
-    Daemon::with_env(&[
-        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-        ("SINCH_DLR_API_TOKEN", TOKEN),
-        ("SINCH_SERVICE_PLAN_ID", PLAN),
-        ("SINCH_API_TOKEN", "sinch-api-token"),
-        ("SINCH_API_BASE_URL", fake.url.as_str()),
-        ("SINCH_DLR_RECONCILE_INTERVAL", "0"),
-    ])
-}
-
 #[test]
 fn a_window_is_read_page_by_page_updating_and_discovering_messages() {
     let fake = fake_list();
-    let d = daemon_for(&fake);
+    let d = daemon_with_sinch(&fake, PLAN);
     // Three registered messages; the first already has its final report.
     for i in 0..3 {
         let r = d.post_api(
@@ -147,7 +136,7 @@ fn a_window_is_read_page_by_page_updating_and_discovering_messages() {
 #[test]
 fn all_reads_the_window_of_the_pending_messages_and_the_cli_prints_the_counts() {
     let fake = fake_list();
-    let d = daemon_for(&fake);
+    let d = daemon_with_sinch(&fake, PLAN);
     d.post_api(
         "/api/messages",
         &json!({"to": format!("+{}", recipient(5)), "batch_id": BATCH}),
@@ -179,7 +168,7 @@ fn all_reads_the_window_of_the_pending_messages_and_the_cli_prints_the_counts() 
 #[test]
 fn bad_window_parameters_are_400() {
     let fake = fake_list();
-    let d = daemon_for(&fake);
+    let d = daemon_with_sinch(&fake, PLAN);
     for q in [
         "since=yesterday",
         "since=2025-03-02&until=2025-03-01",
