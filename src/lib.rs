@@ -29,6 +29,7 @@ pub(crate) mod sending;
 pub mod server;
 pub mod sinch;
 pub(crate) mod sinch_client;
+pub(crate) mod sinch_error;
 pub(crate) mod sinch_token;
 pub mod store;
 pub(crate) mod systemd;
