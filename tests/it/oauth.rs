@@ -237,3 +237,31 @@ fn half_a_project_key_or_both_credential_kinds_are_refused() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("not both"), "{text}");
 }
+
+#[test]
+fn sending_metrics_count_results_classes_and_retries() {
+    // First attempt 503 (retried), then created; the next send is refused.
+    let fake = FakeSinch::start(|_, n| match n {
+        0 => (503, "{}".into(), vec![]),
+        1 => batch_created(BATCH, &["15551230001"]),
+        _ => (
+            400,
+            json!({"code": "syntax_invalid_parameter_format", "text": "to"}).to_string(),
+            vec![],
+        ),
+    });
+    let d = daemon_with_sinch(&fake, "plan-1");
+    assert_eq!(send(&d).status, 201);
+    assert_eq!(send(&d).status, 502);
+    let metrics = d.get("/metrics").text();
+    for line in [
+        "sinch_dlr_sinch_sends_total{result=\"sent\"} 1",
+        "sinch_dlr_sinch_sends_total{result=\"refused\"} 1",
+        "sinch_dlr_sinch_requests_total{endpoint=\"batches\",class=\"5xx\"} 1",
+        "sinch_dlr_sinch_requests_total{endpoint=\"batches\",class=\"2xx\"} 1",
+        "sinch_dlr_sinch_requests_total{endpoint=\"batches\",class=\"4xx\"} 1",
+        "sinch_dlr_sinch_retries_total{endpoint=\"batches\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing:\n{metrics}");
+    }
+}

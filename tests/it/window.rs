@@ -119,6 +119,12 @@ fn a_window_is_read_page_by_page_updating_and_discovering_messages() {
         !metrics.contains("sinch_dlr_reconcile_last_success_seconds 0"),
         "{metrics}"
     );
+    let overview = d.get("/").text();
+    assert!(overview.contains("Reconciliation"), "{overview}");
+    assert!(
+        overview.contains(&format!("<td>{}</td>", REPORTS - 3)),
+        "{overview}"
+    );
     // A second pass over the same window learns nothing new.
     let again = d
         .post_api(
