@@ -353,7 +353,6 @@ impl Drop for Permit<'_> {
 }
 
 fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Permits) {
-    let started = Instant::now();
     let method = request.method().as_str().to_ascii_uppercase();
     let (path, query) = http::split_url(request.url());
     // Every worker busy for longer than a callback should wait: Sinch is
@@ -361,10 +360,11 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
     let permit = match permits.acquire_within(app.load.callback_max_wait) {
         Some(permit) => permit,
         None if routes::sheds_load(&method, &path) => {
-            return shed(app, request, rid, &method, &path, started);
+            return shed(app, request, rid, &method, &path);
         }
         None => permits.acquire(),
     };
+    let started = Instant::now();
     let headers = Headers::from_pairs(
         request
             .headers()
@@ -409,18 +409,12 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
 }
 
 /// Answers a callback 429 without a worker (README, "Back-pressure").
-fn shed(
-    app: &App,
-    request: tiny_http::Request,
-    rid: u64,
-    method: &str,
-    path: &str,
-    started: Instant,
-) {
+fn shed(app: &App, request: tiny_http::Request, rid: u64, method: &str, path: &str) {
     app.metrics.sinch.callback_shed("workers");
     let reply = ApiError::Busy(http::BUSY_RETRY_AFTER).into_reply();
     let status = reply.status;
-    app.metrics.request(status, started.elapsed());
+    // Like every request, timed from when it got (here: gave up) a place.
+    app.metrics.request(status, std::time::Duration::ZERO);
     if let Err(e) = request.respond(into_response(reply, rid, false)) {
         log::debug!("rid={rid:04x} client went away: {e}");
     }

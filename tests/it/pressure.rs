@@ -14,13 +14,14 @@ use crate::support::{Daemon, Response, SECRET, TOKEN, recipient_report, request,
 const CALLBACKS: usize = 24;
 const CLIENTS: usize = 12;
 
-fn slow_daemon() -> Daemon {
+/// One commit a second; a callback may wait 0.3 s.
+fn slow_daemon(workers: &str) -> Daemon {
     Daemon::with_env(&[
         ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
         ("SINCH_DLR_API_TOKEN", TOKEN),
         ("SINCH_DLR_TEST_COMMIT_DELAY", "1"),
         ("SINCH_DLR_CALLBACK_MAX_WAIT", "0.3"),
-        ("SINCH_DLR_WORKERS", "4"),
+        ("SINCH_DLR_WORKERS", workers),
     ])
 }
 
@@ -74,7 +75,20 @@ fn post_callback(addr: SocketAddr, body: &[u8]) -> Response {
 
 #[test]
 fn overloaded_store_answers_429_then_stores_every_callback_once() {
-    let mut daemon = slow_daemon();
+    // Four workers, all waiting on the slow commits: callbacks find no place.
+    overload("4", "workers");
+}
+
+#[test]
+fn a_writer_behind_answers_429_even_with_workers_free() {
+    // Plenty of workers: the writer's lag alone refuses callbacks.
+    overload("64", "writer");
+}
+
+/// Twelve clients post 24 callbacks to a slow store, retrying 429s; some
+/// are refused for `reason`, all end up stored exactly once.
+fn overload(workers: &str, reason: &str) {
+    let mut daemon = slow_daemon(workers);
     let addr = daemon.addr;
     let next = AtomicUsize::new(0);
     let refused = Mutex::new(0);
@@ -110,6 +124,11 @@ fn overloaded_store_answers_429_then_stores_every_callback_once() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum();
     assert_eq!(shed as usize, refused, "{metrics}");
+    let by_reason = format!("sinch_dlr_callbacks_shed_total{{reason=\"{reason}\"}} ");
+    assert!(
+        metrics.contains(&by_reason),
+        "no 429 for {reason}:\n{metrics}"
+    );
     daemon.terminate();
     daemon.assert_consistent();
 }
@@ -118,7 +137,7 @@ fn overloaded_store_answers_429_then_stores_every_callback_once() {
 fn unauthenticated_callbacks_still_get_401_when_busy() {
     // Back-pressure comes after authentication: a stranger learns nothing
     // new, and a 429 is never given to a request Sinch did not sign.
-    let daemon = slow_daemon();
+    let daemon = slow_daemon("4");
     let r = daemon.request(
         "POST",
         "/api/sinchCallbacks",
