@@ -44,19 +44,20 @@ pub struct App {
 impl App {
     pub fn new(config: &Config, store: Arc<Store>, writer: WriterHandle) -> App {
         let metrics = Metrics::default();
-        let client = |api: &SinchApi| {
+        // One client: sending and reconciliation share its OAuth token.
+        let client = config.sinch.as_ref().map(|api: &SinchApi| {
             SinchClient::new(api.clone(), config.sinch_limits, metrics.sinch.clone())
-        };
+        });
         App {
             store,
             writer,
             callback_auth: config.callback_auth.clone(),
             api_token: config.api_token.clone(),
-            sinch: config.sinch.as_ref().map(client),
-            reconciler: config.sinch.as_ref().map(|api| {
+            reconciler: client.clone().map(|client| {
                 let stats = metrics.sinch.clone();
-                Arc::new(Reconciler::new(client(api), config.reconcile_after, stats))
+                Arc::new(Reconciler::new(client, config.reconcile_after, stats))
             }),
+            sinch: client,
             public_url: config.public_url.clone(),
             stale_after: config.stale_after,
             metrics_need_token: config.metrics_need_token,

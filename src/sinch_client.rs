@@ -60,12 +60,14 @@ pub struct ReportsPage {
     pub reports: Vec<String>,
 }
 
+/// Clones share the connection pool and the OAuth token.
+#[derive(Clone)]
 pub struct SinchClient {
     agent: ureq::Agent,
     api: SinchApi,
     limits: SinchLimits,
     /// Set with project access keys.
-    tokens: Option<TokenSource>,
+    tokens: Option<Arc<TokenSource>>,
     stats: Arc<SinchStats>,
 }
 
@@ -99,11 +101,11 @@ impl SinchClient {
                 key_id,
                 key_secret,
                 token_url,
-            } => Some(TokenSource::new(
+            } => Some(Arc::new(TokenSource::new(
                 key_id.clone(),
                 key_secret.clone(),
                 token_url.clone(),
-            )),
+            ))),
         };
         SinchClient {
             agent: config.into(),

@@ -22,7 +22,9 @@ pub fn now(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let param = |name| req.query_param(name).filter(|v| !v.is_empty());
     let bad = |e: crate::query::BadParam| ApiError::BadRequest(e.0);
     let report = match (param("batch_id"), param("since"), param("all")) {
-        (Some(batch), None, None) => reconciler.run_pass(&app.store, &app.writer, Some(batch)),
+        (Some(batch), None, None) if param("until").is_none() => {
+            reconciler.run_pass(&app.store, &app.writer, Some(batch))
+        }
         (None, Some(since), None) => {
             let since = parse_time("since", since).map_err(bad)?;
             let until = match param("until") {

@@ -103,6 +103,14 @@ fn a_token_is_fetched_once_and_used_on_the_project_path() {
     }
     let batches = format!("/xms/v1/{PROJECT}/batches");
     assert_eq!(paths(&fake), ["/oauth2/token", &batches, &batches]);
+    // Reconciliation uses the same token.
+    d.post_api(&format!("/api/reconcile?batch_id={BATCH}"), &json!({}));
+    let asked = &fake.requests()[3];
+    assert_eq!(
+        asked.url,
+        format!("/xms/v1/{PROJECT}/batches/{BATCH}/delivery_report/15551230001")
+    );
+    assert_eq!(asked.header("Authorization"), Some("Bearer tok-1"));
     let reqs = fake.requests();
     assert_eq!(reqs[0].method, "POST");
     assert_eq!(

@@ -181,6 +181,7 @@ fn bad_window_parameters_are_400() {
         "until=2025-03-01",
         "all=yes",
         "all=true&batch_id=B",
+        "batch_id=B&until=2025-03-01",
     ] {
         let r = d.post_api(&format!("/api/reconcile?{q}"), &json!({}));
         assert_eq!(r.status, 400, "{q}: {}", r.text());
