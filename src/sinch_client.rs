@@ -266,7 +266,7 @@ impl SinchClient {
         idempotent: bool,
         attempt: &Send<'_>,
         url: &str,
-    ) -> Result<(u16, String), SinchError> {
+    ) -> Answered {
         let started = Instant::now();
         let mut backoff = self.limits.first_backoff;
         let mut refreshed = false;
@@ -288,9 +288,9 @@ impl SinchClient {
                 refreshed = true;
                 continue;
             }
-            let (wait, last) = match retry_or_answer(outcome, idempotent, backoff) {
-                Ok(answer) => return answer,
-                Err(retry) => retry,
+            let (wait, last) = match next_step(outcome, idempotent, backoff) {
+                Next::Done(answer) => return answer,
+                Next::Retry(wait, last) => (wait, last),
             };
             if started.elapsed() + wait > self.limits.retry_for {
                 return last;
@@ -302,17 +302,20 @@ impl SinchClient {
     }
 }
 
-/// The final result (Ok), or how long to wait before retrying and what to
-/// report if no retry is left (Err).
-#[allow(clippy::type_complexity)]
-fn retry_or_answer(
-    outcome: Attempt,
-    idempotent: bool,
-    backoff: Duration,
-) -> Result<Result<(u16, String), SinchError>, (Duration, Result<(u16, String), SinchError>)> {
+/// What a call answers: Sinch's status and body, or why there is none.
+type Answered = Result<(u16, String), SinchError>;
+
+/// After an attempt: the call's result, or how long to wait before the
+/// next attempt and what to report if the budget allows none.
+enum Next {
+    Done(Answered),
+    Retry(Duration, Answered),
+}
+
+fn next_step(outcome: Attempt, idempotent: bool, backoff: Duration) -> Next {
     match outcome {
         Attempt::Answer { status, body, .. } if !(status == 429 || status >= 500) => {
-            Ok(Ok((status, body)))
+            Next::Done(Ok((status, body)))
         }
         Attempt::Answer {
             status,
@@ -320,22 +323,20 @@ fn retry_or_answer(
             body,
         } => {
             log::warn!("Sinch answered {status}; will retry");
-            Err((
-                retry_after.unwrap_or(backoff),
-                Err(status_error(status, &body)),
-            ))
+            let wait = retry_after.unwrap_or(backoff);
+            Next::Retry(wait, Err(status_error(status, &body)))
         }
         Attempt::NotSent(e) => {
             log::warn!("Sinch unreachable ({e}); will retry");
-            Err((backoff, Err(SinchError::Unreachable(e))))
+            Next::Retry(backoff, Err(SinchError::Unreachable(e)))
         }
         Attempt::Lost(e) if idempotent => {
             log::warn!("no answer from Sinch ({e}); will retry");
-            Err((backoff, Err(SinchError::Timeout)))
+            Next::Retry(backoff, Err(SinchError::Timeout))
         }
         Attempt::Lost(e) => {
             log::warn!("no answer from Sinch ({e}); not retrying a send");
-            Ok(Err(SinchError::Timeout))
+            Next::Done(Err(SinchError::Timeout))
         }
     }
 }
