@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use crate::auth::{CallbackAuth, Secret};
-use crate::config::{Config, SinchApi};
+use crate::config::{Config, Load, SinchApi};
 use crate::metrics::Metrics;
 use crate::reconcile::Reconciler;
 use crate::sinch_client::SinchClient;
@@ -46,22 +46,27 @@ pub struct App {
     pub deliveries: OnceLock<Arc<Deliveries>>,
     /// Open event streams and held long polls.
     pub streams: Slots,
+    /// When callbacks are answered 429 rather than kept waiting.
+    pub load: Load,
 }
 
 impl App {
     pub fn new(config: &Config, store: Arc<Store>, writer: WriterHandle) -> App {
-        let client = |api: &SinchApi| SinchClient::new(api.clone(), config.sinch_limits);
+        let metrics = Metrics::default();
+        // One client: sending and reconciliation share its OAuth token.
+        let client = config.sinch.as_ref().map(|api: &SinchApi| {
+            SinchClient::new(api.clone(), config.sinch_limits, metrics.sinch.clone())
+        });
         App {
             store,
             writer,
             callback_auth: config.callback_auth.clone(),
             api_token: config.api_token.clone(),
-            metrics: Metrics::default(),
-            sinch: config.sinch.as_ref().map(client),
-            reconciler: config
-                .sinch
-                .as_ref()
-                .map(|api| Arc::new(Reconciler::new(client(api), config.reconcile_after))),
+            reconciler: client.clone().map(|client| {
+                let stats = metrics.sinch.clone();
+                Arc::new(Reconciler::new(client, config.reconcile_after, stats))
+            }),
+            sinch: client,
             public_url: config.public_url.clone(),
             default_from: config.default_from.clone(),
             stale_after: config.stale_after,
@@ -71,6 +76,8 @@ impl App {
             tls: config.tls.is_some(),
             deliveries: OnceLock::new(),
             streams: Slots::new(config.webhooks.max_streams),
+            load: config.load,
+            metrics,
         }
     }
 }

@@ -219,6 +219,10 @@ impl Reply {
     }
 }
 
+/// `Retry-After` of a 429 for a busy daemon: Sinch's own first retry comes
+/// after 5 s (docs/sinch.md#retries), so asking for less gains nothing.
+pub const BUSY_RETRY_AFTER: u64 = 5;
+
 /// A failed request. `Display` is what the client may see.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -239,10 +243,13 @@ pub enum ApiError {
     TooManyRequests(u64),
     /// A body that is not labelled JSON.
     UnsupportedMediaType(String),
+    /// Too busy to take this callback now; retry after so many seconds
+    /// (Sinch retries 429 and slows down).
+    Busy(u64),
     /// The store could not commit; the client should retry.
     Unavailable,
     /// Too many of something open at once; retry in a few seconds.
-    Busy(String),
+    Full(String),
     /// The request contradicts how the thing is set up.
     Conflict(String),
     /// Our fault; details were logged.
@@ -257,7 +264,7 @@ impl fmt::Display for ApiError {
             | ApiError::NotConfigured(m)
             | ApiError::BadGateway(m)
             | ApiError::GatewayTimeout(m)
-            | ApiError::Busy(m)
+            | ApiError::Full(m)
             | ApiError::Conflict(m) => f.write_str(m),
             ApiError::Unauthorized => f.write_str("unauthorized"),
             ApiError::NotFound => f.write_str("not found"),
@@ -268,6 +275,7 @@ impl fmt::Display for ApiError {
             ApiError::UnsupportedMediaType(m) => {
                 write!(f, "content type {m:?} is not application/json")
             }
+            ApiError::Busy(secs) => write!(f, "busy; retry in {secs} s"),
             ApiError::Unavailable => f.write_str("storage unavailable, retry later"),
             ApiError::Internal => f.write_str("internal error"),
         }
@@ -285,9 +293,9 @@ impl ApiError {
             ApiError::NotConfigured(_) => 409,
             ApiError::BadGateway(_) => 502,
             ApiError::GatewayTimeout(_) => 504,
-            ApiError::TooManyRequests(_) => 429,
+            ApiError::TooManyRequests(_) | ApiError::Busy(_) => 429,
             ApiError::UnsupportedMediaType(_) => 415,
-            ApiError::Unavailable | ApiError::Busy(_) => 503,
+            ApiError::Unavailable | ApiError::Full(_) => 503,
             ApiError::Conflict(_) => 409,
             ApiError::Internal => 500,
         }
@@ -299,8 +307,10 @@ impl ApiError {
             ApiError::MethodNotAllowed(allow) => reply.with_header("Allow", &allow),
             ApiError::Unauthorized => reply.with_header("WWW-Authenticate", "Bearer"),
             // Sinch retries 5xx with its own back-off; the header is a hint.
-            ApiError::Unavailable | ApiError::Busy(_) => reply.with_header("Retry-After", "5"),
-            ApiError::TooManyRequests(secs) => reply.with_header("Retry-After", secs.to_string()),
+            ApiError::Unavailable | ApiError::Full(_) => reply.with_header("Retry-After", "5"),
+            ApiError::TooManyRequests(secs) | ApiError::Busy(secs) => {
+                reply.with_header("Retry-After", secs.to_string())
+            }
             _ => reply,
         }
     }
@@ -345,6 +355,9 @@ mod tests {
         let r = ApiError::Unavailable.into_reply();
         assert_eq!(r.status, 503);
         assert!(r.headers.iter().any(|(k, _)| *k == "Retry-After"));
+        let r = ApiError::Busy(5).into_reply();
+        assert_eq!(r.status, 429);
+        assert!(r.headers.contains(&("Retry-After", "5".to_string())));
         assert_eq!(
             ApiError::NotFound.into_reply().body,
             br#"{"error":"not found"}"#.to_vec()

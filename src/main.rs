@@ -77,7 +77,18 @@ fn run(command: Command, config: Config) -> Result<bool, Failure> {
         Command::CheckDb => return file::check_db(&config).map_err(Failure::from),
         Command::Sign(s) => setup::sign(&config, s),
         Command::Send(s) => sending::send(&config, s),
-        Command::Reconcile { batch } => sending::reconcile(&config, batch.as_deref()),
+        Command::Reconcile {
+            batch,
+            since,
+            until,
+            all,
+        } => sending::reconcile(
+            &config,
+            &sending::reconcile_query(batch, since, until, *all),
+        ),
+        Command::Feedback { message, batch, to } => {
+            sending::feedback(&config, message.as_deref(), batch.as_deref(), to)
+        }
         Command::Messages { query, format } => messages::messages(&config, query, format),
         Command::Inbound { query, format } => messages::inbound(&config, query, format),
         Command::Show { id, format } => messages::show(&config, id, format),
@@ -117,6 +128,13 @@ fn init_logging(level: &str, daemon: bool) {
     use std::io::Write;
     let mut builder = env_logger::Builder::new();
     builder.parse_filters(level);
+    // At trace level the HTTP client dumps the raw bytes it sends and
+    // receives: Sinch API tokens, access keys and OAuth tokens. Never.
+    if level.to_ascii_lowercase().contains("trace") {
+        for module in ["ureq", "ureq_proto"] {
+            builder.filter_module(module, log::LevelFilter::Debug);
+        }
+    }
     if !daemon {
         builder.format(|buf, record| writeln!(buf, "sinch-dlr: {}", record.args()));
     } else if std::env::var_os("JOURNAL_STREAM").is_some() {

@@ -5,10 +5,14 @@
 //! Labelled counters live in small mutex-guarded maps (touched once per
 //! request, far from the cost of a commit); histograms are atomics.
 
+mod sinch;
+
+pub use sinch::{LastPass, SinchStats};
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::store::Counts;
 
@@ -99,6 +103,8 @@ pub struct Metrics {
     latency: Histogram,
     /// Rows removed by retention.
     pub pruned: AtomicU64,
+    /// Sending, reconciliation and back-pressure (metrics/sinch.rs).
+    pub sinch: Arc<SinchStats>,
 }
 
 impl Default for Metrics {
@@ -110,6 +116,7 @@ impl Default for Metrics {
             auth_refused: Mutex::default(),
             latency: Histogram::new(SECONDS),
             pruned: AtomicU64::new(0),
+            sinch: Arc::default(),
         }
     }
 }
@@ -194,6 +201,7 @@ impl Metrics {
         for f in writer_families(writer)
             .into_iter()
             .chain(self.store_families(store))
+            .chain(self.sinch.families())
         {
             f.render(&mut out);
         }

@@ -7,13 +7,14 @@
 //! number of messages each), rate-limited, stop at a 429, and walk the
 //! pending index round-robin so old stragglers cannot starve newer ones.
 
-use serde::{Deserialize, Serialize};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::clock::{Micros, now_micros};
-use crate::sinch::{RecipientReport, Status, parse_recipient_report};
+use crate::metrics::SinchStats;
+use crate::reconcile_window::{self, Window};
+use crate::sinch::{RecipientReport, parse_recipient_report};
 use crate::sinch_client::{SinchClient, SinchError};
 use crate::store::{CallbackResult, Pending, PendingKey, Reconciled, Store};
 use crate::writer::WriterHandle;
@@ -33,34 +34,58 @@ pub struct Reconciler {
     cursor: Mutex<Option<PendingKey>>,
     /// Set at shutdown: a pass in progress stops after its current message.
     pub stopping: AtomicBool,
+    stats: Arc<SinchStats>,
 }
 
-/// What one pass did (the answer of `POST /api/reconcile`).
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PassReport {
-    pub checked: usize,
-    pub updated: Vec<Updated>,
-    pub unchanged: usize,
-    pub unknown_at_sinch: usize,
-    pub errors: Vec<String>,
-    pub rate_limited: bool,
-}
-
-/// A message whose status the pass learned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Updated {
-    pub id: u64,
-    pub status: Status,
-    pub code: i64,
-}
+pub use crate::reconcile_report::{PassReport, Updated};
 
 impl Reconciler {
-    pub fn new(client: SinchClient, after: Duration) -> Reconciler {
+    pub fn new(client: SinchClient, after: Duration, stats: Arc<SinchStats>) -> Reconciler {
         Reconciler {
             client,
             after,
             cursor: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            stats,
+        }
+    }
+
+    /// One pass over Sinch's list of the reports finished in `window`
+    /// (reconcile_window.rs).
+    pub fn run_window(&self, store: &Store, writer: &WriterHandle, window: Window) -> PassReport {
+        let _one_at_a_time = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
+        let report = reconcile_window::run(&self.client, store, writer, window, &self.stopping);
+        self.finished(&report);
+        report
+    }
+
+    /// The window `--all` checks: from the oldest message still without a
+    /// final status (at most `GIVE_UP_AFTER` back) until now. None when no
+    /// message is pending.
+    pub fn pending_window(
+        &self,
+        store: &Store,
+    ) -> Result<Option<Window>, crate::store::StoreError> {
+        let now = now_micros();
+        let oldest = now - GIVE_UP_AFTER.as_micros() as Micros;
+        let first = store.pending(now, Some((oldest, 0)), 1)?;
+        Ok(first.first().map(|p| Window {
+            since: p.key.0,
+            until: now,
+        }))
+    }
+
+    fn finished(&self, report: &PassReport) {
+        self.stats.pass(report.summary(now_micros()));
+        if report.checked > 0 || !report.errors.is_empty() {
+            log::info!(
+                "reconciliation ({}): {} checked, {} updated, {} discovered, {} errors",
+                report.kind,
+                report.checked,
+                report.updated.len(),
+                report.discovered.len(),
+                report.errors.len()
+            );
         }
     }
 
@@ -74,7 +99,7 @@ impl Reconciler {
     ) -> PassReport {
         // One pass at a time; the lock also guards the cursor.
         let mut cursor = self.cursor.lock().unwrap_or_else(|e| e.into_inner());
-        let mut report = PassReport::default();
+        let mut report = PassReport::new("recipients");
         let candidates = match batch {
             Some(b) => store.pending_in_batch(b),
             None => self.next_candidates(store, &mut cursor),
@@ -97,14 +122,7 @@ impl Reconciler {
                 break;
             }
         }
-        if report.checked > 0 {
-            log::info!(
-                "reconciliation: {} checked, {} updated, {} errors",
-                report.checked,
-                report.updated.len(),
-                report.errors.len()
-            );
-        }
+        self.finished(&report);
         report
     }
 

@@ -9,8 +9,8 @@
 
 use crate::access;
 use crate::api::{
-    batches, callbacks, endpoints, events, health, inbound, messages, quarantine, reconcile,
-    whole_store,
+    batches, callbacks, endpoints, events, feedback, health, inbound, messages, quarantine,
+    reconcile, whole_store,
 };
 use crate::app::App;
 use crate::dashboard::{self, lists, pages};
@@ -54,6 +54,9 @@ const fn route(
     }
 }
 
+/// Sinch's callbacks: the one path answered 429 when the daemon is behind.
+const CALLBACKS: &str = "/api/sinchCallbacks";
+
 const GET: &[&str] = &["GET"];
 const GET_HEAD: &[&str] = &["GET", "HEAD"];
 const POST: &[&str] = &["POST"];
@@ -64,7 +67,7 @@ use Gate::*;
 
 const ROUTES: &[Route] = &[
     // Sinch
-    route(POST, "/api/sinchCallbacks", Open, callbacks::receive),
+    route(POST, CALLBACKS, Open, callbacks::receive),
     // systemd and monitoring
     route(GET_HEAD, "/healthz", Open, health::live),
     route(GET_HEAD, "/readyz", Open, health::ready),
@@ -89,6 +92,18 @@ const ROUTES: &[Route] = &[
     route(POST, "/api/messages/send", Token, messages::send),
     route(GET, "/api/messages/{id}", Token, messages::one),
     route(GET, "/api/batches/{batch_id}", Token, batches::one),
+    route(
+        POST,
+        "/api/messages/{id}/feedback",
+        Token,
+        feedback::message,
+    ),
+    route(
+        POST,
+        "/api/batches/{batch_id}/feedback",
+        Token,
+        feedback::batch,
+    ),
     route(GET, "/api/inbound", Token, inbound::list),
     route(GET, "/api/inbound/{id}", Token, inbound::one),
     route(GET, "/api/quarantine", Token, quarantine::list),
@@ -142,6 +157,14 @@ pub fn handle(app: &App, req: &Request) -> Result<Reply, ApiError> {
     }
 }
 
+/// Whether a request is one that is answered 429 rather than kept waiting
+/// when every worker is busy: Sinch's callbacks (Sinch retries them later
+/// and slows down; anyone else may as well wait).
+pub fn sheds_load(method: &str, path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    method == "POST" && matches(CALLBACKS, &segments).is_some()
+}
+
 /// The path's parameters when `pattern` matches it.
 fn matches<'a>(pattern: &str, path: &[&'a str]) -> Option<Vec<&'a str>> {
     let pattern: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
@@ -186,6 +209,14 @@ mod tests {
         assert_eq!(matches("/", &[]), Some(vec![]));
         assert_eq!(matches("/ui/{*}", &["ui", "x", "y"]), Some(vec![]));
         assert_eq!(matches("/ui/{*}", &["ui"]), None);
+    }
+
+    #[test]
+    fn only_callbacks_shed_load() {
+        assert!(sheds_load("POST", "/api/sinchCallbacks"));
+        assert!(sheds_load("POST", "//api/sinchCallbacks/"));
+        assert!(!sheds_load("GET", "/api/sinchCallbacks"));
+        assert!(!sheds_load("POST", "/api/messages"));
     }
 
     #[test]

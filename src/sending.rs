@@ -35,6 +35,9 @@ pub struct SendInput {
     pub client_reference: Option<String>,
     pub delivery_report: Option<String>,
     pub callback_url: Option<String>,
+    /// Ask Sinch for delivery feedback (`POST /api/messages/{id}/feedback`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feedback_enabled: Option<bool>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -155,6 +158,7 @@ pub fn send_and_register(
             .clone()
             .or_else(|| default_callback.map(|base| format!("{base}/api/sinchCallbacks"))),
         client_reference: input.client_reference.clone(),
+        feedback_enabled: input.feedback_enabled.unwrap_or(false),
     };
     let batch = client.send_batch(&request).map_err(SendFailure::Sinch)?;
     log::info!(
@@ -203,6 +207,7 @@ mod tests {
             client_reference: None,
             delivery_report: None,
             callback_url: None,
+            feedback_enabled: None,
         }
     }
 

@@ -32,7 +32,7 @@ pub fn run(mut config: Config) -> Result<(), String> {
     // printed: a busy port must fail the start having changed nothing.
     let socket = bind(&config, activated)?;
     let store = open_store(&mut config)?;
-    let (writer, writer_thread) = writer::start(store.clone());
+    let (writer, writer_thread) = writer::start(store.clone(), config.load.commit_delay);
     let app = Arc::new(App::new(&config, store, writer));
     start_deliveries(&config, &app)?;
     let background = start_background(&config, &app)?;
@@ -296,6 +296,9 @@ fn announce_auth(config: &Config) {
     if a.basic.is_some() {
         methods.push("basic".into());
     }
+    if a.header.is_some() {
+        methods.push("custom header".into());
+    }
     if !a.legacy_keys.is_empty() {
         methods.push("legacy tutorial scheme".into());
     }
@@ -332,6 +335,20 @@ impl Permits {
         }
     }
 
+    /// A permit if one frees within `limit`.
+    fn acquire_within(&self, limit: std::time::Duration) -> Option<Permit<'_>> {
+        let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        let (mut free, _) = self
+            .freed
+            .wait_timeout_while(free, limit, |n| *n == 0)
+            .unwrap_or_else(|e| e.into_inner());
+        if *free == 0 {
+            return None;
+        }
+        *free -= 1;
+        Some(Permit(self))
+    }
+
     fn acquire(&self) -> Permit<'_> {
         let free = self.free.lock().unwrap_or_else(|e| e.into_inner());
         let mut free = self
@@ -351,10 +368,18 @@ impl Drop for Permit<'_> {
 }
 
 fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Permits) {
-    let permit = permits.acquire();
-    let started = Instant::now();
     let method = request.method().as_str().to_ascii_uppercase();
     let (path, query) = http::split_url(request.url());
+    // Every worker busy for longer than a callback should wait: Sinch is
+    // told 429 (it retries later and slows down); other clients wait.
+    let permit = match permits.acquire_within(app.load.callback_max_wait) {
+        Some(permit) => permit,
+        None if routes::sheds_load(&method, &path) => {
+            return shed(app, request, rid, &method, &path);
+        }
+        None => permits.acquire(),
+    };
+    let started = Instant::now();
     let headers = Headers::from_pairs(
         request
             .headers()
@@ -397,6 +422,19 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
         "rid={rid:04x} {method} {path} {status} {}ms",
         took.as_millis()
     );
+}
+
+/// Answers a callback 429 without a worker (README, "Back-pressure").
+fn shed(app: &App, request: tiny_http::Request, rid: u64, method: &str, path: &str) {
+    app.metrics.sinch.callback_shed("workers");
+    let reply = ApiError::Busy(http::BUSY_RETRY_AFTER).into_reply();
+    let status = reply.status;
+    // Like every request, timed from when it got (here: gave up) a place.
+    app.metrics.request(status, std::time::Duration::ZERO);
+    if let Err(e) = request.respond(into_response(reply, rid, false)) {
+        log::debug!("rid={rid:04x} client went away: {e}");
+    }
+    log::info!("rid={rid:04x} {method} {path} {status} busy: every worker taken");
 }
 
 fn dispatch(app: &App, req: &http::Request, rid: u64) -> Reply {

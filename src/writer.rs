@@ -7,9 +7,13 @@
 //! A failed commit answers the whole group `Unavailable` (Sinch retries
 //! 5xx), marks the store not ready, and reopens the file before the next
 //! group, since redb refuses writes after a failed commit.
+//!
+//! The writer also says how far behind it is (`WriterHandle::lag`), so the
+//! callback handler can answer 429 before a callback would wait longer
+//! than Sinch is willing to (README, "Back-pressure").
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -24,6 +28,9 @@ const MAX_GROUP: usize = 1024;
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// Queued ops beyond this block the submitting worker (back-pressure).
 const QUEUE_DEPTH: usize = 4096;
+/// More queued ops than one group holds: a write submitted now waits for
+/// at least two commits, so `lag` reports the writer as behind.
+pub const BEHIND_QUEUE: u64 = MAX_GROUP as u64;
 
 /// Why a write was not stored. Either way nothing of it is on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +75,21 @@ impl<W: Write> Job for Queued<W> {
 pub struct WriterHandle {
     tx: SyncSender<Box<dyn Job>>,
     stats: Arc<WriterStats>,
+    pace: Arc<Pace>,
+}
+
+/// How long the writer's commits take, for `lag`. Times are microseconds
+/// since `epoch`; `committing_since` is 0 while no commit runs.
+struct Pace {
+    epoch: Instant,
+    committing_since: AtomicU64,
+    last_commit: AtomicU64,
+}
+
+impl Pace {
+    fn now(&self) -> u64 {
+        (self.epoch.elapsed().as_micros() as u64).max(1)
+    }
 }
 
 impl WriterHandle {
@@ -91,22 +113,58 @@ impl WriterHandle {
     pub fn stats(&self) -> &WriterStats {
         &self.stats
     }
+
+    /// About how long a write submitted now would wait for its commit.
+    /// Zero while the writer is idle, whatever the last commit took, so a
+    /// slow store always takes the next write (a caller that refuses writes
+    /// while `lag` is high cannot starve). More than a group queued is
+    /// reported as `Duration::MAX`.
+    pub fn lag(&self) -> Duration {
+        let queued = self.stats.queued.load(Ordering::Relaxed);
+        if queued > BEHIND_QUEUE {
+            return Duration::MAX;
+        }
+        let since = self.pace.committing_since.load(Ordering::Relaxed);
+        if since == 0 {
+            return Duration::ZERO;
+        }
+        // The commit under way, then (if anything waits) one more like the last.
+        let running = self.pace.now().saturating_sub(since);
+        let next = match queued {
+            0 => 0,
+            _ => self.pace.last_commit.load(Ordering::Relaxed),
+        };
+        Duration::from_micros(running + next)
+    }
 }
 
 /// Starts the writer. It stops once every `WriterHandle` is dropped and
 /// the queue is drained; join the returned handle to wait for that.
-pub fn start(store: Arc<Store>) -> (WriterHandle, JoinHandle<()>) {
+/// `slow_down` is added to every commit: zero except in tests that need
+/// an overloaded store (SINCH_DLR_TEST_COMMIT_DELAY).
+pub fn start(store: Arc<Store>, slow_down: Duration) -> (WriterHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::sync_channel(QUEUE_DEPTH);
     let stats = Arc::new(WriterStats::default());
-    let thread_stats = stats.clone();
+    let pace = Arc::new(Pace {
+        epoch: Instant::now(),
+        committing_since: AtomicU64::new(0),
+        last_commit: AtomicU64::new(0),
+    });
+    let (thread_stats, thread_pace) = (stats.clone(), pace.clone());
     let handle = std::thread::Builder::new()
         .name("writer".into())
-        .spawn(move || run(&store, &rx, &thread_stats))
+        .spawn(move || run(&store, &rx, &thread_stats, &thread_pace, slow_down))
         .expect("spawning the writer thread");
-    (WriterHandle { tx, stats }, handle)
+    (WriterHandle { tx, stats, pace }, handle)
 }
 
-fn run(store: &Store, rx: &Receiver<Box<dyn Job>>, stats: &WriterStats) {
+fn run(
+    store: &Store,
+    rx: &Receiver<Box<dyn Job>>,
+    stats: &WriterStats,
+    pace: &Pace,
+    slow_down: Duration,
+) {
     loop {
         let first = match rx.recv_timeout(RECOVERY_INTERVAL) {
             Ok(job) => job,
@@ -127,8 +185,16 @@ fn run(store: &Store, rx: &Receiver<Box<dyn Job>>, stats: &WriterStats) {
                 Err(_) => break,
             }
         }
+        let started = pace.now();
+        pace.committing_since.store(started, Ordering::Relaxed);
         stats.queued.fetch_sub(jobs.len() as u64, Ordering::Relaxed);
+        if !slow_down.is_zero() {
+            std::thread::sleep(slow_down);
+        }
         commit_group(store, jobs, stats);
+        let took = pace.now().saturating_sub(started);
+        pace.last_commit.store(took, Ordering::Relaxed);
+        pace.committing_since.store(0, Ordering::Relaxed);
     }
     log::debug!("writer: queue closed, stopping");
 }

@@ -6,13 +6,18 @@
 //! when authentication fails, 400 only for bodies no version of this daemon
 //! could use (not JSON, not an object; kept in quarantine anyway), and 503
 //! whenever storing failed. Anything authenticated is stored somewhere.
+//!
+//! Back-pressure: when the writer is further behind than
+//! SINCH_DLR_CALLBACK_MAX_WAIT, an authenticated callback is answered 429
+//! with `Retry-After` before anything is queued (Sinch retries it and slows
+//! down) instead of waiting until Sinch's own request times out.
 
 use serde_json::json;
 
 use crate::app::App;
 use crate::auth::Verified;
 use crate::clock::{now_micros, now_secs};
-use crate::http::{ApiError, Reply, Request};
+use crate::http::{ApiError, BUSY_RETRY_AFTER, Reply, Request};
 use crate::sinch::{Callback, ParseError, parse_callback};
 use crate::store::{CallbackResult, Quarantine, ReceiveCallback};
 
@@ -28,6 +33,10 @@ pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> 
         })?;
     if let Verified::Hmac { secret_index } | Verified::Legacy { secret_index } = verified {
         app.metrics.secret_used(secret_index);
+    }
+    if app.writer.lag() > app.load.callback_max_wait {
+        app.metrics.sinch.callback_shed("writer");
+        return Err(ApiError::Busy(BUSY_RETRY_AFTER));
     }
     let (submitted, kind, refuse) = match parse_callback(&req.body) {
         Ok(callback) => {

@@ -175,7 +175,7 @@ pub fn stream(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         })?),
     };
     let slot = app.streams.take().ok_or_else(|| {
-        ApiError::Busy("too many event streams are open; retry in a few seconds".into())
+        ApiError::Full("too many event streams are open; retry in a few seconds".into())
     })?;
     let after = resume.unwrap_or(q.after);
     let live = Live {

@@ -40,7 +40,11 @@ pub fn register(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError>
 /// recipient, answers 201 with the batch id and the stored messages.
 pub fn send(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let client = app.sinch.as_ref().ok_or_else(|| {
-        ApiError::NotConfigured("sending needs SINCH_SERVICE_PLAN_ID and SINCH_API_TOKEN".into())
+        ApiError::NotConfigured(
+            "sending needs SINCH_SERVICE_PLAN_ID + SINCH_API_TOKEN, or SINCH_PROJECT_ID + \
+             SINCH_KEY_ID + SINCH_KEY_SECRET"
+                .into(),
+        )
     })?;
     req.require_json()?;
     let mut input =

@@ -6,6 +6,7 @@ pub mod batches;
 pub mod callbacks;
 pub mod endpoints;
 pub mod events;
+pub mod feedback;
 pub mod health;
 pub mod inbound;
 pub mod messages;

@@ -1,7 +1,8 @@
 //! Who may talk to us: callback authentication and the API bearer token.
 //!
 //! Callbacks: Sinch's SMS HMAC scheme (the default; docs/sinch.md#signatures),
-//! HTTP Basic, and the tutorial's scheme (opt-in only; Sinch never sends it).
+//! HTTP Basic, a fixed custom header Sinch adds to every callback, and the
+//! tutorial's scheme (opt-in only; Sinch never sends it).
 //! Several secrets may be configured at once so a secret can be rotated
 //! without losing callbacks; the index of the secret that matched is
 //! reported so operators can see when an old one is no longer used.
@@ -60,6 +61,8 @@ pub struct CallbackAuth {
     pub basic: Option<Secret>,
     /// Base64-decoded keys for the tutorial's scheme. Empty = off.
     pub legacy_keys: Vec<Vec<u8>>,
+    /// A header Sinch adds to every callback (name, value). None = off.
+    pub header: Option<CustomHeader>,
     /// Opt-in freshness window for the HMAC timestamp, in seconds.
     pub max_age_secs: Option<u64>,
     /// Development only: accept everything.
@@ -72,9 +75,39 @@ impl fmt::Debug for CallbackAuth {
             .field("hmac_secrets", &self.hmac_secrets.len())
             .field("basic", &self.basic.is_some())
             .field("legacy_keys", &self.legacy_keys.len())
+            .field("header", &self.header.is_some())
             .field("max_age_secs", &self.max_age_secs)
             .field("disabled", &self.disabled)
             .finish()
+    }
+}
+
+/// A fixed `Name: value` header Sinch can be asked to add to every
+/// callback. The value is a secret; the name is not, but is not logged
+/// either.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CustomHeader {
+    pub name: String,
+    pub value: Secret,
+}
+
+impl CustomHeader {
+    /// `Name: value`, as SINCH_DLR_CALLBACK_HEADER holds it. The error
+    /// names what is wrong, never the value.
+    pub fn parse(line: &str) -> Result<CustomHeader, &'static str> {
+        let (name, value) = line.split_once(':').ok_or("must be \"Name: value\"")?;
+        let (name, value) = (name.trim(), value.trim());
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.is_empty() || !name.chars().all(token) {
+            return Err("the header name must be a plain HTTP header name");
+        }
+        if value.is_empty() || value.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            return Err("the header value must be non-empty printable ASCII");
+        }
+        Ok(CustomHeader {
+            name: name.to_string(),
+            value: Secret::new(value),
+        })
     }
 }
 
@@ -83,6 +116,7 @@ impl fmt::Debug for CallbackAuth {
 pub enum Verified {
     Hmac { secret_index: usize },
     Basic,
+    Header,
     Legacy { secret_index: usize },
     Unauthenticated,
 }
@@ -97,6 +131,7 @@ pub enum AuthError {
     Stale,
     BadSignature,
     BadBasic,
+    BadHeader,
     NoCredentials,
 }
 
@@ -112,6 +147,7 @@ impl fmt::Display for AuthError {
                 f.write_str("signature does not match any configured secret")
             }
             AuthError::BadBasic => f.write_str("basic credentials do not match"),
+            AuthError::BadHeader => f.write_str("the custom callback header does not match"),
             AuthError::NoCredentials => f.write_str("no credentials in request"),
         }
     }
@@ -147,6 +183,13 @@ impl CallbackAuth {
         if self.basic.is_some() && headers.get("authorization").is_some() {
             if let Some(v) = attempt(self.verify_basic(headers)) {
                 return Ok(v);
+            }
+        }
+        if let Some(expected) = &self.header {
+            if let Some(given) = headers.get(&expected.name) {
+                if let Some(v) = attempt(verify_header(expected, given)) {
+                    return Ok(v);
+                }
             }
         }
         if !self.legacy_keys.is_empty() && headers.get(LEGACY_SIGNATURE).is_some() {
@@ -223,6 +266,17 @@ impl CallbackAuth {
         found
             .map(|secret_index| Verified::Legacy { secret_index })
             .ok_or(AuthError::BadSignature)
+    }
+}
+
+/// Compares digests, so neither the value nor its length shows in the time
+/// taken.
+fn verify_header(expected: &CustomHeader, given: &str) -> Result<Verified, AuthError> {
+    use sha2::Digest;
+    let digest = |s: &str| Sha256::digest(s.as_bytes());
+    match ct_eq(&digest(given), &digest(expected.value.expose())) {
+        true => Ok(Verified::Header),
+        false => Err(AuthError::BadHeader),
     }
 }
 

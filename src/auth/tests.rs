@@ -229,3 +229,33 @@ fn flipping_any_byte_rejects() {
         assert!(auth.verify(&h, &body, 0).is_err(), "byte {i}");
     }
 }
+
+#[test]
+fn custom_header_parses_name_and_value_and_compares_whole_values() {
+    let h = CustomHeader::parse("X-Callback-Key:  abc 123 ").unwrap();
+    assert_eq!(h.name, "X-Callback-Key");
+    assert_eq!(h.value.expose(), "abc 123");
+    for bad in ["", "novalue", ":v", "X Key: v", "X-Key:", "X-Key: \u{7f}"] {
+        assert!(CustomHeader::parse(bad).is_err(), "{bad:?}");
+    }
+    let auth = CallbackAuth {
+        header: Some(h),
+        ..CallbackAuth::default()
+    };
+    let with = |v: &str| Headers::from_pairs([("x-callback-key".to_string(), v.to_string())]);
+    assert_eq!(
+        auth.verify(&with("abc 123"), b"{}", 0),
+        Ok(Verified::Header)
+    );
+    assert_eq!(
+        auth.verify(&with("abc 12"), b"{}", 0),
+        Err(AuthError::BadHeader)
+    );
+    assert_eq!(
+        auth.verify(&with("abc 1234"), b"{}", 0),
+        Err(AuthError::BadHeader)
+    );
+    let none = Headers::from_pairs([]);
+    assert_eq!(auth.verify(&none, b"{}", 0), Err(AuthError::NoCredentials));
+    assert!(!format!("{auth:?}").contains("abc"));
+}

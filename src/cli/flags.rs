@@ -227,13 +227,48 @@ pub const COMMANDS: &[CommandSpec] = &[
                 "URL",
                 "where Sinch posts reports (default SINCH_DLR_PUBLIC_URL)",
             ),
+            flag(
+                "--feedback",
+                None,
+                "ask for delivery feedback (then: sinch-dlr feedback ID)",
+            ),
         ],
     },
     CommandSpec {
         name: "reconcile",
         argument: None,
         about: "ask Sinch about messages without a final status",
-        flags: &[value("--batch", "BATCH_ID", "only this batch")],
+        flags: &[
+            value("--batch", "BATCH_ID", "only this batch"),
+            value(
+                "--since",
+                "T",
+                "instead: read Sinch's list of reports finished since T (RFC 3339 or YYYY-MM-DD)",
+            ),
+            value("--until", "T", "with --since: until T (default now)"),
+            flag(
+                "--all",
+                None,
+                "read Sinch's list from the oldest message without a final status until now",
+            ),
+        ],
+    },
+    CommandSpec {
+        name: "feedback",
+        argument: None,
+        about: "tell Sinch a message was received (batches sent with --feedback)",
+        flags: &[
+            value("--message", "ID", "this message's recipient"),
+            value(
+                "--batch",
+                "BATCH_ID",
+                "recipients of this batch (every one, unless --to names some)",
+            ),
+            Flag {
+                repeat: true,
+                ..value("--to", "NUMBER", "with --batch: this recipient")
+            },
+        ],
     },
     CommandSpec {
         name: "messages",

@@ -37,8 +37,20 @@ pub enum Command {
     Sign(SignArgs),
     /// `send`: the same request `POST /api/messages/send` takes.
     Send(SendInput),
+    /// `reconcile`: per recipient (all pending, or `batch`), or Sinch's
+    /// list of finished reports (`since`/`until`, or `all`).
     Reconcile {
         batch: Option<String>,
+        since: Option<String>,
+        until: Option<String>,
+        all: bool,
+    },
+    /// `feedback`: delivery feedback for one message, or for a batch
+    /// (all its recipients, or those in `to`).
+    Feedback {
+        message: Option<String>,
+        batch: Option<String>,
+        to: Vec<String>,
     },
     /// `messages`: a page of messages (query = API parameters).
     Messages {

@@ -218,6 +218,7 @@ fn send_input(spec: &CommandSpec, g: &Given) -> Result<SendInput, String> {
         client_reference: g.last("--client-reference"),
         delivery_report: g.last("--delivery-report"),
         callback_url: g.last("--callback-url"),
+        feedback_enabled: g.has("--feedback").then_some(true),
     };
     match crate::sending::validate(&input) {
         Err(SendFailure::Invalid(problem)) => Err(field_in_flag_words(&problem, spec)),
@@ -257,6 +258,11 @@ impl Given {
             .collect()
     }
 
+    /// Whether the flag `long` was given.
+    fn has(&self, long: &str) -> bool {
+        self.flags.iter().any(|(f, _)| f.long == long)
+    }
+
     fn format(&self, default: &str) -> String {
         self.last("--format").unwrap_or_else(|| default.into())
     }
@@ -285,6 +291,14 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
         "send" => Command::Send(send_input(spec, g)?),
         "reconcile" => Command::Reconcile {
             batch: g.last("--batch"),
+            since: g.last("--since"),
+            until: g.last("--until"),
+            all: g.has("--all"),
+        },
+        "feedback" => Command::Feedback {
+            message: g.last("--message"),
+            batch: g.last("--batch"),
+            to: g.all("--to"),
         },
         "messages" => Command::Messages {
             query: filters(g)?,

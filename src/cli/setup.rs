@@ -170,7 +170,9 @@ fn callback_value(c: &Config, name: &str) -> Option<String> {
         }
         "SINCH_DLR_CALLBACK_SECRETS" if a.disabled => secret(c, name, "unset"),
         "SINCH_DLR_CALLBACK_SECRETS" => secret(c, name, "unset (HMAC off)"),
-        "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" => secret(c, name, "unset"),
+        "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" | "SINCH_DLR_CALLBACK_HEADER" => {
+            secret(c, name, "unset")
+        }
         "SINCH_DLR_CALLBACK_MAX_AGE" => a.max_age_secs.map_or("off".into(), |s| format!("{s} s")),
         _ => return None,
     })
@@ -183,6 +185,11 @@ fn edge_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_DLR_DB" => c.db_path.display().to_string(),
         "SINCH_DLR_MAX_BODY" => format!("{} bytes", c.max_body),
         "SINCH_DLR_WORKERS" => c.workers.to_string(),
+        "SINCH_DLR_CALLBACK_MAX_WAIT" => secs(c.load.callback_max_wait),
+        "SINCH_DLR_TEST_COMMIT_DELAY" => match c.load.commit_delay.is_zero() {
+            true => "off".into(),
+            false => format!("{} (for tests only)", secs(c.load.commit_delay)),
+        },
         "SINCH_DLR_IO_TIMEOUT" => secs(c.io_timeout),
         "SINCH_DLR_MAX_CONNECTIONS" => e.max_connections.to_string(),
         "SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT" => match e.max_connections_per_client {
@@ -216,8 +223,10 @@ fn sinch_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_SERVICE_PLAN_ID" => c
             .sinch
             .as_ref()
-            .map_or("unset".into(), |s| s.service_plan_id.clone()),
-        "SINCH_API_TOKEN" => secret(c, name, "unset"),
+            .filter(|s| matches!(s.credentials, crate::config::Credentials::ApiToken(_)))
+            .map_or("unset".into(), |s| s.path_id.clone()),
+        "SINCH_API_TOKEN" | "SINCH_KEY_SECRET" => secret(c, name, "unset"),
+        "SINCH_PROJECT_ID" | "SINCH_KEY_ID" | "SINCH_AUTH_BASE_URL" => project_key_value(c, name),
         "SINCH_REGION" => region(c),
         "SINCH_API_BASE_URL" => c
             .sinch
@@ -306,10 +315,31 @@ fn auth_methods(c: &Config) -> String {
     if a.basic.is_some() {
         methods.push("basic".into());
     }
+    if a.header.is_some() {
+        methods.push("header".into());
+    }
     if !a.legacy_keys.is_empty() {
         methods.push(format!("legacy ({} key(s))", a.legacy_keys.len()));
     }
     methods.join(", ")
+}
+
+/// The project access key's settings, when it is the credential in use.
+fn project_key_value(c: &Config, name: &str) -> String {
+    let Some(api) = &c.sinch else {
+        return "unset".into();
+    };
+    let crate::config::Credentials::ProjectKey {
+        key_id, token_url, ..
+    } = &api.credentials
+    else {
+        return "unset".into();
+    };
+    match name {
+        "SINCH_PROJECT_ID" => api.path_id.clone(),
+        "SINCH_KEY_ID" => key_id.clone(),
+        _ => without_userinfo(token_url.trim_end_matches("/oauth2/token")),
+    }
 }
 
 /// The Sinch region in use, read back from the base URL it chose.
@@ -322,6 +352,7 @@ fn region(c: &Config) -> String {
     }
     api.base_url
         .trim_start_matches("https://")
+        .trim_start_matches("zt.")
         .split('.')
         .next()
         .unwrap_or_default()

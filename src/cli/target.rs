@@ -170,7 +170,7 @@ impl Target {
             )
         })?;
         let store = Arc::new(store);
-        let (writer, thread) = crate::writer::start(store.clone());
+        let (writer, thread) = crate::writer::start(store.clone(), config.load.commit_delay);
         let token = generate_secret().map_err(|e| e.to_string())?;
         let app = App {
             api_token: Some(token.clone()),

@@ -78,7 +78,36 @@ fn mistakes_are_errors() {
     assert_eq!(
         p(&["reconcile", "--batch", "B"]).unwrap().command,
         Command::Reconcile {
-            batch: Some("B".into())
+            batch: Some("B".into()),
+            since: None,
+            until: None,
+            all: false,
+        }
+    );
+    assert_eq!(
+        p(&[
+            "reconcile",
+            "--since",
+            "2025-03-01",
+            "--until",
+            "2025-03-02"
+        ])
+        .unwrap()
+        .command,
+        Command::Reconcile {
+            batch: None,
+            since: Some("2025-03-01".into()),
+            until: Some("2025-03-02".into()),
+            all: false,
+        }
+    );
+    assert_eq!(
+        p(&["reconcile", "--all"]).unwrap().command,
+        Command::Reconcile {
+            batch: None,
+            since: None,
+            until: None,
+            all: true,
         }
     );
 }

@@ -1,10 +1,10 @@
-//! Who may post callbacks (HMAC secrets, Basic, the tutorial's legacy
-//! scheme, or none) and the API token.
+//! Who may post callbacks (HMAC secrets, Basic, a custom header, the
+//! tutorial's legacy scheme, or none) and the API token.
 
 use base64::Engine;
 
 use super::reader::Reader;
-use crate::auth::{CallbackAuth, Secret};
+use crate::auth::{CallbackAuth, CustomHeader, Secret};
 
 /// Below this many characters the API token draws a warning.
 pub const MIN_API_TOKEN_CHARS: usize = 16;
@@ -17,6 +17,8 @@ pub(super) struct Secrets {
     pub webhook: Option<String>,
     pub basic: Option<String>,
     pub sinch_token: Option<String>,
+    pub header: Option<String>,
+    pub key_secret: Option<String>,
 }
 
 impl Secrets {
@@ -27,6 +29,8 @@ impl Secrets {
             webhook: r.secret("SINCH_WEBHOOK_SECRET"),
             basic: r.secret("SINCH_DLR_CALLBACK_BASIC"),
             sinch_token: r.secret("SINCH_API_TOKEN"),
+            header: r.secret("SINCH_DLR_CALLBACK_HEADER"),
+            key_secret: r.secret("SINCH_KEY_SECRET"),
         }
     }
 }
@@ -49,23 +53,20 @@ pub(super) struct Callbacks {
     pub generate_secret: bool,
 }
 
-pub(super) fn read(
-    r: &mut Reader,
-    callback_secrets: Option<String>,
-    tutorial_secret: Option<String>,
-    basic: Option<String>,
-) -> Callbacks {
-    let mut secrets: Vec<Secret> = callback_secrets
+pub(super) fn read(r: &mut Reader, given: &Secrets) -> Callbacks {
+    let mut secrets: Vec<Secret> = given
+        .callback
         .iter()
         .flat_map(|s| s.split([',', '\n']))
-        .chain(tutorial_secret.as_deref())
+        .chain(given.webhook.as_deref())
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(Secret::new)
         .collect();
     secrets.dedup();
 
-    let modes = auth_modes(r, basic.is_some());
+    let basic = &given.basic;
+    let modes = auth_modes(r, basic.is_some(), given.header.is_some());
     let mut auth = CallbackAuth {
         disabled: modes.contains(&"none"),
         ..CallbackAuth::default()
@@ -81,6 +82,9 @@ pub(super) fn read(
             None => r.problem("callback auth basic needs SINCH_DLR_CALLBACK_BASIC=user:password"),
         }
     }
+    if modes.contains(&"header") {
+        auth.header = custom_header(r, given.header.as_deref());
+    }
     if modes.contains(&"legacy") {
         auth.legacy_keys = legacy_keys(r, &secrets);
     }
@@ -91,23 +95,31 @@ pub(super) fn read(
     }
 }
 
-fn auth_modes(r: &mut Reader, basic_set: bool) -> Vec<&'static str> {
+fn custom_header(r: &mut Reader, line: Option<&str>) -> Option<CustomHeader> {
+    let Some(line) = line else {
+        r.problem("callback auth header needs SINCH_DLR_CALLBACK_HEADER=\"Name: value\"");
+        return None;
+    };
+    CustomHeader::parse(line)
+        .map_err(|e| r.problem(format!("SINCH_DLR_CALLBACK_HEADER: {e}")))
+        .ok()
+}
+
+fn auth_modes(r: &mut Reader, basic_set: bool, header_set: bool) -> Vec<&'static str> {
     let Some(list) = r.get("SINCH_DLR_CALLBACK_AUTH") else {
-        return if basic_set {
-            vec!["hmac", "basic"]
-        } else {
-            vec!["hmac"]
-        };
+        let optional = [("basic", basic_set), ("header", header_set)];
+        let set = optional.into_iter().filter(|(_, set)| *set).map(|(m, _)| m);
+        return std::iter::once("hmac").chain(set).collect();
     };
     let mut modes = Vec::new();
     for m in list.split(',').map(str::trim).filter(|m| !m.is_empty()) {
-        match ["hmac", "basic", "legacy", "none"]
+        match ["hmac", "basic", "header", "legacy", "none"]
             .into_iter()
             .find(|k| k.eq_ignore_ascii_case(m))
         {
             Some(k) => modes.push(k),
             None => r.problem(format!(
-                "SINCH_DLR_CALLBACK_AUTH: unknown method {m:?} (use hmac, basic, legacy or none)"
+                "SINCH_DLR_CALLBACK_AUTH: unknown method {m:?} (use hmac, basic, header, legacy or none)"
             )),
         }
     }

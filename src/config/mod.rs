@@ -7,6 +7,7 @@
 mod callbacks;
 mod edge;
 mod files;
+mod load;
 mod reader;
 mod secrets;
 mod sinch;
@@ -25,7 +26,8 @@ use reader::Reader;
 
 pub use callbacks::MIN_API_TOKEN_CHARS;
 pub use edge::Tls;
-pub use sinch::{SinchApi, SinchLimits};
+pub use load::Load;
+pub use sinch::{Credentials, SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
 pub use webhooks::{Webhooks, check_url};
 
@@ -172,6 +174,8 @@ pub struct Config {
     pub sinch_limits: SinchLimits,
     /// Pushing events to webhook endpoints, and live streams.
     pub webhooks: webhooks::Webhooks,
+    /// When callbacks are answered 429 instead of waiting.
+    pub load: Load,
     /// Accepted but worth fixing; logged at start, shown by check-config.
     pub warnings: Vec<String>,
     /// Where each variable that is set came from.
@@ -183,19 +187,20 @@ impl Config {
     pub fn from_raw(raw: &Raw) -> Result<Config, Vec<String>> {
         let mut r = Reader::new(raw);
         let secrets = callbacks::Secrets::read(&mut r);
-        let api_token = callbacks::api_token(&mut r, secrets.api_token);
-        let auth = callbacks::read(&mut r, secrets.callback, secrets.webhook, secrets.basic);
+        let api_token = callbacks::api_token(&mut r, secrets.api_token.clone());
+        let auth = callbacks::read(&mut r, &secrets);
         let listen = edge::listen(&mut r);
         let files = files::read(&mut r);
         let serving = edge::read(&mut r);
         let log_level = r.get("LOG_LEVEL").or_else(|| r.get("RUST_LOG"));
         let log_level = log_level.unwrap_or(default_of("LOG_LEVEL")).to_string();
-        let sinch = sinch::read(&mut r, secrets.sinch_token);
+        let sinch = sinch::read(&mut r, secrets.sinch_token, secrets.key_secret);
         let default_from = r
             .get("SINCH_DLR_DEFAULT_FROM")
             .map(|f| f.trim().to_string());
         let upkeep = files::upkeep(&mut r);
         let webhooks = webhooks::read(&mut r);
+        let load = load::read(&mut r);
         let (problems, warnings, origins) = r.finish();
         if !problems.is_empty() {
             return Err(problems);
@@ -224,6 +229,7 @@ impl Config {
             tls: serving.tls,
             sinch_limits: sinch.limits,
             webhooks,
+            load,
             warnings,
             origins,
         })

@@ -60,7 +60,7 @@ pub const VARIABLES: &[Variable] = &[
     var(
         "SINCH_DLR_CALLBACK_AUTH",
         None,
-        "comma list of hmac, basic, legacy, or none (default hmac, plus basic when set)",
+        "comma list of hmac, basic, header, legacy, or none (default hmac, plus basic and header when set)",
     ),
     secret(
         "SINCH_DLR_CALLBACK_SECRETS",
@@ -74,6 +74,10 @@ pub const VARIABLES: &[Variable] = &[
         "SINCH_DLR_CALLBACK_BASIC",
         "user:password Sinch puts in the callback URL",
     ),
+    secret(
+        "SINCH_DLR_CALLBACK_HEADER",
+        "\"Name: value\" of a custom header Sinch adds to every callback",
+    ),
     var(
         "SINCH_DLR_CALLBACK_MAX_AGE",
         None,
@@ -85,6 +89,16 @@ pub const VARIABLES: &[Variable] = &[
         "largest accepted request body in bytes",
     ),
     var("SINCH_DLR_WORKERS", Some("64"), "request worker threads"),
+    var(
+        "SINCH_DLR_CALLBACK_MAX_WAIT",
+        Some("2"),
+        "seconds a callback may wait for a worker or the store's commit, beyond: 429 + Retry-After",
+    ),
+    var(
+        "SINCH_DLR_TEST_COMMIT_DELAY",
+        None,
+        "for tests only: seconds added to every commit, to fake an overloaded store",
+    ),
     var(
         "SINCH_DLR_IO_TIMEOUT",
         Some("30"),
@@ -157,6 +171,13 @@ pub const VARIABLES: &[Variable] = &[
     ),
     secret("SINCH_API_TOKEN", "Sinch API token of that service plan"),
     var(
+        "SINCH_PROJECT_ID",
+        None,
+        "Sinch project id: with SINCH_KEY_ID + SINCH_KEY_SECRET instead of a service plan (OAuth2; us and eu only)",
+    ),
+    var("SINCH_KEY_ID", None, "Sinch project access key id"),
+    secret("SINCH_KEY_SECRET", "Sinch project access key secret"),
+    var(
         "SINCH_REGION",
         Some("us"),
         "Sinch region: us, eu, au, br, ca",
@@ -165,6 +186,11 @@ pub const VARIABLES: &[Variable] = &[
         "SINCH_API_BASE_URL",
         None,
         "override the Sinch API base URL (tests, proxies)",
+    ),
+    var(
+        "SINCH_AUTH_BASE_URL",
+        None,
+        "override the base URL of Sinch's OAuth2 token service (tests, proxies)",
     ),
     var(
         "SINCH_API_TIMEOUT",

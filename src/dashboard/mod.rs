@@ -13,6 +13,7 @@ pub mod html;
 pub mod lists;
 mod origin;
 pub mod pages;
+mod reconciliation;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -111,6 +111,7 @@ pub fn overview(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError>
     body += &failures(app)?;
     body += &quarantine(app)?;
     body += &secrets(app);
+    body += &super::reconciliation::card(app);
     Ok(html_reply(200, html::page("Overview", "", &body)))
 }
 
@@ -405,6 +406,13 @@ fn message_facts(m: &MessageView) -> Vec<Vec<String>> {
         ("Status at", shown(&m.latest_status_at)),
         ("Sent", shown(&m.sent_at)),
         ("Conflicting finals", shown(m.status_conflict)),
+        (
+            "Delivery feedback",
+            match m.feedback_at.is_empty() {
+                true => "none given".into(),
+                false => esc(&m.feedback_at.join(", ")),
+            },
+        ),
         (
             "Registered",
             if m.discovered {

@@ -240,6 +240,7 @@ impl<'t> Tx<'t> {
             status_conflict: false,
             seen: Vec::new(),
             update_count: 0,
+            feedback: Vec::new(),
         })
     }
 

@@ -17,6 +17,7 @@ pub mod bell;
 mod check;
 pub mod endpoints;
 pub mod events;
+mod feedback;
 mod list;
 mod migrate;
 mod page;
@@ -41,6 +42,7 @@ use bell::Bell;
 use events::EventPage;
 
 pub use apply::Tx;
+pub use feedback::RecordFeedback;
 pub use page::{InboundPage, MessagePage, Page};
 pub use read::{Pending, PendingKey};
 pub use stats::{Counts, HourView, PeriodView, StatsView};

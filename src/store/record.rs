@@ -56,6 +56,10 @@ pub struct MessageRecord {
     /// Number of status updates stored; the next one gets `update_count + 1`.
     #[serde(default)]
     pub update_count: u32,
+    /// When the application told Sinch this message was received
+    /// (delivery feedback), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<Micros>,
 }
 
 /// Where a status update came from.

@@ -187,3 +187,96 @@ fn metrics_tell_which_secret_verified() {
         "{m}"
     );
 }
+
+#[test]
+fn custom_header_callbacks_right_wrong_and_missing() {
+    let value = "k3y-6f1e0c2a9b7d4e5f";
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_AUTH", "header"),
+        (
+            "SINCH_DLR_CALLBACK_HEADER",
+            &format!("X-Callback-Key: {value}"),
+        ),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("LOG_LEVEL", "trace"),
+    ]);
+    let body = recipient_report("B1", "15551230001", "Delivered", 0, "2025-01-01T00:00:00Z");
+    let post = |headers: &[(&str, &str)]| d.request("POST", "/api/sinchCallbacks", headers, &body);
+    assert_eq!(post(&[]).status, 401, "missing");
+    assert_eq!(
+        post(&[("X-Callback-Key", "k3y-wrong")]).status,
+        401,
+        "wrong"
+    );
+    assert_eq!(
+        post(&[("X-Callback-Key", "k3y-6f1e0c2a9b7d4e5")]).status,
+        401,
+        "prefix"
+    );
+    assert_eq!(post(&[("X-Other", value)]).status, 401, "other name");
+    assert_eq!(d.get("/api/messages/1").status, 404, "nothing stored");
+    let r = post(&[("x-callback-key", value)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["result"], "stored");
+    assert!(!d.stderr().contains(value), "the value is never logged");
+}
+
+#[test]
+fn custom_header_combines_with_hmac_and_stays_out_of_check_config() {
+    let value = "k3y-0a1b2c3d4e5f6a7b";
+    let env = [
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        (
+            "SINCH_DLR_CALLBACK_HEADER",
+            &format!("X-Callback-Key: {value}") as &str,
+        ),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+    ];
+    let d = Daemon::with_env(&env);
+    // Unset SINCH_DLR_CALLBACK_AUTH: hmac plus header, either lets a callback in.
+    let signed = recipient_report("B2", "15551230002", "Delivered", 0, "2025-01-01T00:00:00Z");
+    assert_eq!(d.callback(&signed).status, 200);
+    let body = recipient_report("B3", "15551230003", "Delivered", 0, "2025-01-01T00:00:00Z");
+    let r = d.request(
+        "POST",
+        "/api/sinchCallbacks",
+        &[("X-Callback-Key", value)],
+        &body,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = d.request(
+        "POST",
+        "/api/sinchCallbacks",
+        &[("X-Callback-Key", "nope")],
+        &body,
+    );
+    assert_eq!(r.status, 401);
+    let out = binary(d.path())
+        .arg("check-config")
+        .envs(env)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("SINCH_DLR_CALLBACK_HEADER"), "{text}");
+    assert!(
+        !text.contains(value),
+        "check-config shows the value: {text}"
+    );
+}
+
+#[test]
+fn a_malformed_custom_header_setting_is_refused_naming_the_variable() {
+    for bad in ["no colon here", ": value", "Bad Name: v", "X-Key:   "] {
+        let out = binary(std::env::temp_dir().as_path())
+            .args(["check-config"])
+            .env("SINCH_DLR_CALLBACK_HEADER", bad)
+            .env("SINCH_DLR_CALLBACK_AUTH", "header")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {err}");
+        assert!(err.contains("SINCH_DLR_CALLBACK_HEADER"), "{bad:?}: {err}");
+    }
+}

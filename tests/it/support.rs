@@ -561,6 +561,19 @@ impl Drop for FakeSinch {
     }
 }
 
+/// A daemon that talks to `fake` as Sinch, with service plan `plan` and
+/// no background reconciliation.
+pub fn daemon_with_sinch(fake: &FakeSinch, plan: &str) -> Daemon {
+    Daemon::with_env(&[
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("SINCH_SERVICE_PLAN_ID", plan),
+        ("SINCH_API_TOKEN", "sinch-api-token"),
+        ("SINCH_API_BASE_URL", fake.url.as_str()),
+        ("SINCH_DLR_RECONCILE_INTERVAL", "0"),
+    ])
+}
+
 /// Sinch's 201 answer to a batch send.
 pub fn batch_created(id: &str, to: &[&str]) -> Answer {
     let to: Vec<String> = to
