@@ -105,6 +105,7 @@ const ROUTES: &[Route] = &[
     route(GET, "/ui/search", Dashboard, pages::search),
     route(GET, "/ui/messages/{id}", Dashboard, pages::message),
     route(GET, "/ui/batches/{batch_id}", Dashboard, pages::batch),
+    route(GET, "/ui/endpoints", Dashboard, dashboard::endpoints::list),
     route(GET, "/ui/{*}", Dashboard, pages::not_found),
 ];
 

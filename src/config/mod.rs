@@ -27,7 +27,7 @@ pub use callbacks::MIN_API_TOKEN_CHARS;
 pub use edge::Tls;
 pub use sinch::{SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
-pub use webhooks::{Webhooks, check_url};
+pub use webhooks::{Webhooks, check_url, shown_url};
 
 /// Where a setting's value came from (`check-config` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]

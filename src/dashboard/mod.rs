@@ -9,6 +9,7 @@
 //! (throttle.rs).
 
 mod chart;
+pub mod endpoints;
 pub mod html;
 mod origin;
 pub mod pages;

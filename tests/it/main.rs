@@ -13,6 +13,7 @@ mod crash;
 mod dashboard;
 mod deploy;
 mod edge;
+mod endpoints_page;
 mod faults;
 mod fixtures;
 mod hostile;
