@@ -122,6 +122,7 @@ const ROUTES: &[Route] = &[
     route(GET, "/ui/inbound", Dashboard, lists::inbound),
     route(GET, "/ui/messages/{id}", Dashboard, pages::message),
     route(GET, "/ui/batches/{batch_id}", Dashboard, pages::batch),
+    route(GET, "/ui/endpoints", Dashboard, dashboard::endpoints::list),
     route(GET, "/ui/{*}", Dashboard, pages::not_found),
 ];
 

@@ -30,6 +30,10 @@ impl Slots {
     pub fn taken(&self) -> usize {
         self.taken.load(Ordering::SeqCst)
     }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
 }
 
 impl Drop for Slot {

@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 
 use crate::app::App;
 use crate::http::{ApiError, Reply, Request};
-use crate::metrics::{EdgeGauges, StoreGauges};
+use crate::metrics::{EdgeGauges, EndpointGauges, EventGauges, StoreGauges};
+use crate::store::endpoints::EndpointState;
 
 /// Alive: answers as long as the process serves.
 pub fn live(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
@@ -22,8 +23,9 @@ pub fn ready(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     }
 }
 
-/// Prometheus text: the daemon's counters, the store's gauges and the
-/// connection layer's counters.
+/// Prometheus text: the daemon's counters, the store's gauges, the
+/// connection layer's counters, and the event log's and webhook
+/// endpoints' gauges.
 pub fn metrics(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let now = crate::clock::now_micros();
     let gauges = StoreGauges {
@@ -47,9 +49,40 @@ pub fn metrics(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
             },
         );
     }
+    crate::metrics::render_events(&mut text, &event_gauges(app));
     Ok(Reply::text(
         200,
         "text/plain; version=0.0.4; charset=utf-8",
         text,
     ))
+}
+
+/// The log's last seq, open streams, and every endpoint as the API shows
+/// it (by id; never its URL or secret).
+fn event_gauges(app: &App) -> EventGauges {
+    let endpoints = app.store.endpoints().unwrap_or_else(|e| {
+        log::warn!("metrics: reading the webhook endpoints: {e}");
+        Vec::new()
+    });
+    EventGauges {
+        last_seq: app.store.last_event_seq(),
+        streams_open: app.streams.taken() as u64,
+        streams_max: app.streams.max() as u64,
+        states: &EndpointState::NAMES,
+        endpoints: endpoints
+            .into_iter()
+            .map(|e| {
+                let v = super::endpoints::view(app, e);
+                EndpointGauges {
+                    id: v.id,
+                    state: v.state.as_str(),
+                    position: v.position,
+                    lag_events: v.lag_events,
+                    lag_seconds: v.lag_seconds,
+                    delivered: v.progress.delivered,
+                    failed: v.progress.failed_attempts,
+                }
+            })
+            .collect(),
+    }
 }

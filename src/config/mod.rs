@@ -29,7 +29,7 @@ pub use edge::Tls;
 pub use load::Load;
 pub use sinch::{Credentials, SinchApi, SinchLimits};
 pub use variables::{VARIABLES, Variable, default_of, variable};
-pub use webhooks::{Webhooks, check_url};
+pub use webhooks::{Webhooks, check_url, shown_url};
 
 /// Where a setting's value came from (`check-config` shows it).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -74,6 +74,41 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An endpoint URL as pages show it: credentials in the userinfo and the
+/// query's values replaced by `[set]` (both often carry a receiver's
+/// token); scheme, host, path and query keys kept so it is recognisable.
+pub fn shown_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (before_fragment, fragment) = rest
+        .split_once('#')
+        .map_or((rest, None), |(a, f)| (a, Some(f)));
+    let (location, query) = before_fragment
+        .split_once('?')
+        .map_or((before_fragment, None), |(l, q)| (l, Some(q)));
+    let host_end = location.find('/').unwrap_or(location.len());
+    let location = match location[..host_end].rfind('@') {
+        Some(at) => format!("[set]@{}", &location[at + 1..]),
+        None => location.to_string(),
+    };
+    let mut out = format!("{scheme}://{location}");
+    if let Some(q) = query {
+        let keys: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) => format!("{k}=[set]"),
+                None => pair.to_string(),
+            })
+            .collect();
+        out += &format!("?{}", keys.join("&"));
+    }
+    if let Some(f) = fragment {
+        out += &format!("#{f}");
+    }
+    out
+}
+
 fn schedule(r: &mut Reader) -> Vec<Duration> {
     const NAME: &str = "SINCH_DLR_WEBHOOK_RETRY_SCHEDULE";
     let text = r.get_or_default(NAME);
@@ -91,4 +126,30 @@ fn schedule(r: &mut Reader) -> Vec<Duration> {
         ));
         Vec::new()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn shown_urls_hide_userinfo_and_query_values_only() {
+        assert_eq!(
+            shown_url("https://user:pa55@hooks.example.com:8443/in?token=abc&x=1&flag"),
+            "https://[set]@hooks.example.com:8443/in?token=[set]&x=[set]&flag"
+        );
+        assert_eq!(
+            shown_url("http://tok@host/p@th"),
+            "http://[set]@host/p@th",
+            "an @ in the path is not userinfo"
+        );
+        assert_eq!(
+            shown_url("http://127.0.0.1:9000/hook"),
+            "http://127.0.0.1:9000/hook"
+        );
+        assert_eq!(
+            shown_url("http://a:b@h?q=s#frag"),
+            "http://[set]@h?q=[set]#frag"
+        );
+    }
 }

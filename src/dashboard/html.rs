@@ -55,6 +55,7 @@ th{font-size:.8rem;color:var(--muted);font-weight:600;white-space:nowrap}td span
 pre{white-space:pre-wrap;word-break:break-all;background:#f0f2f6;padding:.5rem;border-radius:4px;font-size:.8rem}
 .login{max-width:22rem;margin:4rem auto}.login input{width:100%;padding:.5rem;margin:.4rem 0 .8rem}.error{color:var(--bad)}
 nav.periods a{margin-right:.6rem}
+.e-active{color:var(--ok);font-weight:600}.e-failing{color:var(--bad);font-weight:600}.e-disabled{color:var(--wait);font-weight:600}
 @media (max-width:40rem){main{padding:.6rem}.kpi{font-size:1.4rem}th:nth-child(n+5),td:nth-child(n+5){display:none}}
 "#;
 
@@ -86,7 +87,7 @@ pub fn page(title: &str, query: &str, body: &str) -> String {
     format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>{title} · sinch-dlr</title><style>{css}</style></head><body>
-<header><a href="/">sinch-dlr</a><a href="/ui/messages">Messages</a><a href="/ui/inbound">Inbound</a>
+<header><a href="/">sinch-dlr</a><a href="/ui/messages">Messages</a><a href="/ui/inbound">Inbound</a><a href="/ui/endpoints">Webhooks</a>
 <form action="/ui/search" method="get" role="search"><input type="search" name="q" value="{q}" placeholder="batch id, client reference or phone number" aria-label="search"><button>Search</button></form>
 <form action="/ui/logout" method="post"><button>Log out</button></form></header>
 <main>{body}</main></body></html>"#,

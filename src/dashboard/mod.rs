@@ -9,6 +9,7 @@
 //! (throttle.rs).
 
 mod chart;
+pub mod endpoints;
 pub mod html;
 pub mod lists;
 mod origin;

@@ -27,6 +27,24 @@ pub enum EndpointState {
     Disabled,
 }
 
+impl EndpointState {
+    pub const ALL: [EndpointState; 3] = [
+        EndpointState::Active,
+        EndpointState::Failing,
+        EndpointState::Disabled,
+    ];
+    pub const NAMES: [&'static str; 3] = ["active", "failing", "disabled"];
+
+    /// The wire name (as the API shows it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndpointState::Active => Self::NAMES[0],
+            EndpointState::Failing => Self::NAMES[1],
+            EndpointState::Disabled => Self::NAMES[2],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndpointRecord {
     pub v: u32,
@@ -325,6 +343,14 @@ mod tests {
             created_at: 0,
             generation: 1,
             from_config: false,
+        }
+    }
+
+    #[test]
+    fn state_names_are_the_wire_names() {
+        for state in EndpointState::ALL {
+            let wire = serde_json::to_value(state).unwrap();
+            assert_eq!(wire, state.as_str());
         }
     }
 

@@ -10,11 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::StoreError;
-use super::apply::Tx;
-use super::record::{RECORD_VERSION, decode, encode};
-use super::tables::NEXT_EVENT_SEQ;
+use super::record::decode;
 use super::view::{MessageView, UpdateView};
-use crate::clock::{Micros, format_rfc3339, now_micros};
+use crate::clock::{Micros, format_rfc3339};
 
 /// What happened; the dotted names are the wire names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,12 +55,12 @@ impl EventType {
 
 /// One row of EVENTS: the data is kept as the JSON it will be sent as.
 #[derive(Serialize, Deserialize)]
-struct EventRecord {
-    v: u32,
+pub(super) struct EventRecord {
+    pub v: u32,
     #[serde(rename = "type")]
-    kind: String,
-    at: Micros,
-    data: Box<RawValue>,
+    pub kind: String,
+    pub at: Micros,
+    pub data: Box<RawValue>,
 }
 
 /// An event as the API, the stream and webhooks show it.
@@ -123,63 +121,6 @@ pub struct EventPage {
     /// The oldest event still kept (0: the log is empty); an `after` below
     /// `oldest_seq - 1` means retention removed events in between.
     pub oldest_seq: u64,
-}
-
-impl Tx<'_> {
-    /// Appends one event to this group's transaction.
-    pub(super) fn emit(
-        &mut self,
-        kind: EventType,
-        data: &impl Serialize,
-    ) -> Result<(), StoreError> {
-        let seq = match self.next_event_seq {
-            Some(seq) => seq,
-            None => self
-                .meta
-                .open()?
-                .get(NEXT_EVENT_SEQ)?
-                .map_or(1, |v| v.value()),
-        };
-        let data = serde_json::value::to_raw_value(data).expect("views always serialise");
-        let record = EventRecord {
-            v: RECORD_VERSION,
-            kind: kind.as_str().to_string(),
-            at: now_micros(),
-            data,
-        };
-        self.events
-            .open()?
-            .insert(seq, encode(&record).as_slice())?;
-        self.next_event_seq = Some(seq + 1);
-        Ok(())
-    }
-
-    /// The last seq this group appended, if any (written to META by
-    /// `finish`).
-    pub(super) fn finish_events(&mut self) -> Result<Option<u64>, StoreError> {
-        let Some(next) = self.next_event_seq else {
-            return Ok(None);
-        };
-        self.meta.open()?.insert(NEXT_EVENT_SEQ, next)?;
-        Ok(Some(next - 1))
-    }
-
-    /// Removes up to `limit` events committed before `before`, oldest first.
-    pub(super) fn prune_events(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
-        let mut old = Vec::new();
-        for row in self.events.open()?.iter()?.take(limit) {
-            let (seq, value) = row?;
-            let record: EventRecord = decode("events", value.value())?;
-            if record.at >= before {
-                break;
-            }
-            old.push(seq.value());
-        }
-        for seq in &old {
-            self.events.open()?.remove(seq)?;
-        }
-        Ok(old.len() as u64)
-    }
 }
 
 /// Events after `after`, oldest first: at most `limit` of the wanted types,

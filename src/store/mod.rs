@@ -19,6 +19,7 @@ pub mod endpoints;
 pub mod events;
 mod feedback;
 mod list;
+mod log;
 mod migrate;
 mod page;
 pub mod prune;

@@ -15,6 +15,7 @@ mod dashboard;
 mod deploy;
 mod drilldown;
 mod edge;
+mod endpoints_page;
 mod events;
 mod faults;
 mod feedback;

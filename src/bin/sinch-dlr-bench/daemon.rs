@@ -118,8 +118,13 @@ pub(crate) fn sibling(name: &str) -> Result<PathBuf, String> {
     }
 }
 
-pub(crate) fn daemon_exe() -> Result<PathBuf, String> {
-    sibling("sinch-dlr")
+/// `--daemon PATH`, else the sinch-dlr built next to this benchmark.
+pub(crate) fn daemon_exe(given: Option<&Path>) -> Result<PathBuf, String> {
+    match given {
+        Some(path) if path.exists() => Ok(path.to_path_buf()),
+        Some(path) => Err(format!("--daemon {}: no such file", path.display())),
+        None => sibling("sinch-dlr"),
+    }
 }
 
 pub(crate) fn bench_exe() -> Result<PathBuf, String> {

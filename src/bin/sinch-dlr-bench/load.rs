@@ -36,12 +36,23 @@ impl Measured {
 /// Sends each connection's requests in order on its own connection; all
 /// connections are opened first, then started together.
 pub fn run(addr: SocketAddr, per_connection: Vec<Vec<Vec<u8>>>) -> Measured {
+    run_paced(addr, per_connection, None)
+}
+
+/// As `run`, but each connection sends its k-th request no earlier than
+/// k × `pace` after the start (a steady rate instead of as fast as the
+/// server answers).
+pub fn run_paced(
+    addr: SocketAddr,
+    per_connection: Vec<Vec<Vec<u8>>>,
+    pace: Option<Duration>,
+) -> Measured {
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(per_connection.len() + 1));
     let threads: Vec<_> = per_connection
         .into_iter()
         .map(|requests| {
             let barrier = barrier.clone();
-            std::thread::spawn(move || drive(addr, &requests, &barrier))
+            std::thread::spawn(move || drive(addr, &requests, &barrier, pace))
         })
         .collect();
     barrier.wait();
@@ -61,7 +72,12 @@ pub fn run(addr: SocketAddr, per_connection: Vec<Vec<Vec<u8>>>) -> Measured {
     total
 }
 
-fn drive(addr: SocketAddr, requests: &[Vec<u8>], barrier: &std::sync::Barrier) -> Measured {
+fn drive(
+    addr: SocketAddr,
+    requests: &[Vec<u8>],
+    barrier: &std::sync::Barrier,
+    pace: Option<Duration>,
+) -> Measured {
     let mut m = Measured::default();
     let stream = TcpStream::connect(addr).expect("connect to the server");
     stream.set_nodelay(true).ok();
@@ -69,7 +85,11 @@ fn drive(addr: SocketAddr, requests: &[Vec<u8>], barrier: &std::sync::Barrier) -
     let mut writer = stream.try_clone().expect("clone stream");
     let mut reader = BufReader::new(stream);
     barrier.wait();
-    for req in requests {
+    let started = Instant::now();
+    for (k, req) in requests.iter().enumerate() {
+        if let Some(due) = pace.map(|p| started + p * k as u32) {
+            std::thread::sleep(due.saturating_duration_since(Instant::now()));
+        }
         let t = Instant::now();
         if writer.write_all(req).is_err() {
             m.errors += 1;
@@ -105,23 +125,35 @@ pub fn read_response(reader: &mut BufReader<TcpStream>) -> std::io::Result<u16> 
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let mut length = 0usize;
+    read_headers(reader, |k, v| {
+        if k.eq_ignore_ascii_case("content-length") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    })?;
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(status)
+}
+
+/// Reads header lines up to the blank one, handing each `(name, value)`
+/// to `header`.
+pub fn read_headers(
+    reader: &mut BufReader<TcpStream>,
+    mut header: impl FnMut(&str, &str),
+) -> std::io::Result<()> {
+    let mut line = String::new();
     loop {
         line.clear();
         if reader.read_line(&mut line)? == 0 {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         if line == "\r\n" {
-            break;
+            return Ok(());
         }
         if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
+            header(k, v);
         }
     }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(status)
 }
 
 /// One request, ready to write.

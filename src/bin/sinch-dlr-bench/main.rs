@@ -3,16 +3,21 @@
 //! non-2xx by code, rps, latency percentiles, server CPU and peak RSS),
 //! then verifies every message's stored state and fails loudly if anything
 //! is missing. `--baseline` first runs the same load against a no-op
-//! tiny_http server, for the side-by-side ratio. See docs/performance.md.
+//! tiny_http server, for the side-by-side ratio. Then the events phase
+//! (events.rs): webhook delivery rate and lag to a local receiver. See
+//! docs/performance.md.
 
 mod daemon;
+mod events;
 mod load;
 mod plan;
 mod proc;
+mod receiver;
 mod store;
 mod verify;
 
 use daemon::{Server, Usage, bench_exe, daemon_exe, serve_noop, wait_ready};
+use events::EventOptions;
 use plan::Plan;
 use verify::{QueryLoad, preload, verify};
 
@@ -32,6 +37,17 @@ const SECRET: &str = "bench-callback-secret";
 const TOKEN: &str = "bench-api-token";
 const REFERENCE: &str = "bench";
 
+const USAGE: &str = "sinch-dlr-bench [--connections 64] [--messages 20000] [--baseline] [--queries]\n\
+    \x20               [--preload N] [--log-level warn] [--keep] [--daemon PATH]\n\
+    \x20               [--no-events | --events-only] [--event-rate 1000] [--event-seconds S]\n\
+    sinch-dlr-bench --store N [--group 64]   (the store's write path alone)\n\
+    --daemon: the sinch-dlr binary to run (default: the one next to this).\n\
+    Events phase: webhook delivery rate (replay of the whole log) and lag at\n\
+    --event-rate callbacks/s for --event-seconds (default messages/2000, 1..10);\n\
+    --events-only fills the log with the messages' callbacks first.\n\
+    Prints one JSON line per phase; exits 1 if the stored data does not verify\n\
+    or an event never reached the receiver.";
+
 struct Options {
     connections: usize,
     messages: usize,
@@ -43,20 +59,38 @@ struct Options {
     /// `--store N`: only the store's write path (see store.rs).
     store_only: Option<usize>,
     group: usize,
+    /// The daemon binary (default: sinch-dlr next to this one).
+    daemon: Option<PathBuf>,
+    /// Run the events phase after the others / only it.
+    events: bool,
+    events_only: bool,
+    event_rate: usize,
+    event_seconds: Option<f64>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            connections: 64,
+            messages: 20_000,
+            baseline: false,
+            preload: 0,
+            queries: false,
+            log_level: "warn".into(),
+            keep: false,
+            store_only: None,
+            group: 64,
+            daemon: None,
+            events: true,
+            events_only: false,
+            event_rate: 1000,
+            event_seconds: None,
+        }
+    }
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut o = Options {
-        connections: 64,
-        messages: 20_000,
-        baseline: false,
-        preload: 0,
-        queries: false,
-        log_level: "warn".into(),
-        keep: false,
-        store_only: None,
-        group: 64,
-    };
+    let mut o = Options::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut num = |name: &str| -> Result<usize, String> {
@@ -74,17 +108,17 @@ fn parse_args() -> Result<Options, String> {
             "--store" => o.store_only = Some(num("--store")?.max(1)),
             "--group" => o.group = num("--group")?.max(1),
             "--log-level" => o.log_level = args.next().ok_or("--log-level needs a value")?,
+            "--daemon" => o.daemon = Some(args.next().ok_or("--daemon needs a path")?.into()),
+            "--no-events" => o.events = false,
+            "--events-only" => o.events_only = true,
+            "--event-rate" => o.event_rate = num("--event-rate")?.max(1),
+            "--event-seconds" => o.event_seconds = Some(num("--event-seconds")?.max(1) as f64),
             "--serve-noop" => {
                 serve_noop();
                 std::process::exit(0);
             }
             "-h" | "--help" => {
-                println!(
-                    "sinch-dlr-bench [--connections 64] [--messages 20000] [--baseline] [--queries]\n\
-                     \x20               [--preload N] [--log-level warn] [--keep]\n\
-                     sinch-dlr-bench --store N [--group 64]   (the store's write path alone)\n\
-                     Prints one JSON line per phase; exits 1 if the stored data does not verify."
-                );
+                println!("{USAGE}");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument {other}")),
@@ -116,6 +150,13 @@ fn run(o: &Options) -> Result<bool, String> {
     if let Some(n) = o.store_only {
         return store::run(dir.path(), n, o.group).map(|()| true);
     }
+    if o.events_only {
+        let mut server = start_daemon(o, dir.path())?;
+        events::prefill(&mut server, o.messages, o.connections)?;
+        let delivered = events::run(&mut server, &event_options(o))?;
+        server.stop();
+        return Ok(delivered);
+    }
     let plan = Plan::new(o.messages, o.connections);
     let noop_rps = if o.baseline {
         Some(run_noop(&plan, o.connections, dir.path())?)
@@ -140,12 +181,23 @@ fn run(o: &Options) -> Result<bool, String> {
         &dir.path().join("dlr.redb"),
         plan.callback_count(),
     )?;
+    let delivered = !o.events || events::run(&mut server, &event_options(o))?;
     server.stop();
     if o.keep {
         eprintln!("kept {}", dir.path().display());
         std::mem::forget(dir);
     }
-    Ok(ok)
+    Ok(ok && delivered)
+}
+
+/// The lag part lasts messages/2,000 s (10 s by default), 1 s at least.
+fn event_options(o: &Options) -> EventOptions {
+    EventOptions {
+        rate: o.event_rate,
+        seconds: o
+            .event_seconds
+            .unwrap_or((o.messages as f64 / 2000.0).clamp(1.0, 10.0)),
+    }
 }
 
 /// The same callback load against a no-op tiny_http server; its rps.
@@ -166,7 +218,7 @@ fn run_noop(plan: &Plan, connections: usize, dir: &Path) -> Result<f64, String> 
 fn start_daemon(o: &Options, dir: &Path) -> Result<Server, String> {
     let started = Instant::now();
     let mut server = Server::spawn(
-        &daemon_exe()?,
+        &daemon_exe(o.daemon.as_deref())?,
         &["serve", "--listen", "127.0.0.1:0", "--db", "dlr.redb"],
         dir,
         &[

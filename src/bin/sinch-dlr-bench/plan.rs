@@ -50,21 +50,26 @@ impl Plan {
             ));
         }
         let one = n / 5;
-        let callbacks_one = (0..one).flat_map(callbacks_for).collect();
-        let mut callbacks_many = vec![Vec::new(); c];
-        for i in one..n {
-            callbacks_many[i % c].extend(callbacks_for(i));
-        }
         Plan {
             registrations,
-            callbacks_one,
-            callbacks_many,
+            callbacks_one: (0..one).flat_map(callbacks_for).collect(),
+            callbacks_many: spread(one..n, c),
         }
     }
 
     pub(crate) fn callback_count(&self) -> usize {
         self.callbacks_one.len() + self.callbacks_many.iter().map(Vec::len).sum::<usize>()
     }
+}
+
+/// The callbacks of messages `range` over `c` connections (each message's
+/// on one connection, in order).
+pub(crate) fn spread(range: std::ops::Range<usize>, c: usize) -> Vec<Vec<Vec<u8>>> {
+    let mut per_connection = vec![Vec::new(); c];
+    for i in range {
+        per_connection[i % c].extend(callbacks_for(i));
+    }
+    per_connection
 }
 
 /// Message i's recipient delivery report, as Sinch sends it.

@@ -18,11 +18,35 @@ pub(crate) fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Value)>
 
 /// One GET on a fresh connection: the status and the body as text.
 pub(crate) fn get_text(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    call(addr, "GET", path, None)
+}
+
+/// One POST of JSON on a fresh connection; the JSON answer.
+pub(crate) fn post(addr: SocketAddr, path: &str, body: &Value) -> std::io::Result<(u16, Value)> {
+    let (status, text) = call(addr, "POST", path, Some(body))?;
+    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+}
+
+/// One API request with the token on a fresh connection: the status and
+/// the body as text.
+fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: Option<&Value>,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr)?;
+    let body = json.map_or(String::new(), Value::to_string);
+    let kind = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {TOKEN}\r\n{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )?;
     let mut data = Vec::new();
     s.read_to_end(&mut data)?;

@@ -4,6 +4,13 @@
 //!
 //! Labelled counters live in small mutex-guarded maps (touched once per
 //! request, far from the cost of a commit); histograms are atomics.
+//! Families of other parts (the connection layer below, the event log and
+//! webhook deliveries in events.rs) come in as plain values read at scrape
+//! time, so this module imports none of their types.
+
+mod events;
+
+pub use events::{EndpointGauges, EventGauges, render_events};
 
 mod sinch;
 
@@ -398,12 +405,12 @@ pub fn render_edge(out: &mut String, edge: &EdgeGauges) {
     );
 }
 
-fn family(
+fn family<V: std::fmt::Display>(
     out: &mut String,
     name: &str,
     kind: &str,
     help: &str,
-    rows: impl Iterator<Item = (String, u64)>,
+    rows: impl Iterator<Item = (String, V)>,
 ) {
     let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
     for (labels, n) in rows {
