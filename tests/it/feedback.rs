@@ -60,7 +60,12 @@ fn feedback_is_sent_with_the_right_body_and_kept_with_the_message() {
         page.contains("Delivery feedback") && page.contains(at),
         "{page}"
     );
-    // The whole batch: an empty list tells Sinch "every recipient".
+    batch_feedback_then_the_cli(&d, &fake);
+}
+
+/// The whole batch (an empty list tells Sinch "every recipient"), named
+/// recipients, and the CLI, after message 1 got its feedback.
+fn batch_feedback_then_the_cli(d: &Daemon, fake: &FakeSinch) {
     let r = d.request(
         "POST",
         &format!("/api/batches/{BATCH}/feedback"),
