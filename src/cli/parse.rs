@@ -177,6 +177,24 @@ fn filters(g: &Given) -> Result<Vec<(String, String)>, String> {
     Ok(query)
 }
 
+/// `show ID`: a message id is a number.
+fn message_id(word: &str) -> Result<String, String> {
+    match word.parse::<u64>() {
+        Ok(_) => Ok(word.to_string()),
+        Err(_) => Err(format!(
+            "show needs a message ID (a number, as `messages` lists), got {word:?}"
+        )),
+    }
+}
+
+/// `--since T` as the API will read it.
+fn checked_time(value: Option<String>) -> Result<Option<String>, String> {
+    if let Some(v) = &value {
+        crate::query::parse_time("--since", v).map_err(|e| e.0)?;
+    }
+    Ok(value)
+}
+
 /// As `filters`, for `inbound`.
 fn inbound_filters(g: &Given) -> Result<Vec<(String, String)>, String> {
     let query = g.query();
@@ -309,7 +327,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             format: g.format("table"),
         },
         "show" => Command::Show {
-            id: g.words[0].clone(),
+            id: message_id(&g.words[0])?,
             format: g.format("text"),
         },
         "export" => Command::Export {
@@ -317,7 +335,7 @@ fn build(spec: &CommandSpec, g: &Given) -> Result<Command, String> {
             format: g.format("ndjson"),
         },
         "stats" => Command::Stats {
-            since: g.last("--since"),
+            since: checked_time(g.last("--since"))?,
             format: g.format("text"),
         },
         "events" => Command::Events {

@@ -10,11 +10,12 @@ const ABOUT: &str =
     "sinch-dlr: receives Sinch SMS delivery reports and inbound SMS, verifies and stores them.";
 
 const NOTES: &str = "\
-send, reconcile, messages, show, export, stats, events and backup use the running
-daemon's API (SINCH_DLR_LISTEN and SINCH_DLR_API_TOKEN); when no daemon
-answers they open the database directly, with identical output (-v says on
-stderr which one answered). messages, show, export and stats only read: they
-never create a database, and with no daemon and no file they say so (exit 1).
+send, reconcile, messages, inbound, show, export, stats, events and backup
+use the running daemon's API (SINCH_DLR_LISTEN and SINCH_DLR_API_TOKEN); when
+no daemon answers they open the database directly, with identical output (-v
+says on stderr which one answered). messages, inbound, show, export and
+stats only read: they never create a database, and with no daemon and no
+file they say so (exit 1).
 Times (T) are RFC 3339 (2025-03-02T10:15:00Z) or dates (2025-03-02).
 ";
 

@@ -76,6 +76,8 @@ fn usage_errors_exit_2_in_cli_words_once() {
         ),
         (&["messages", "--limit", "0"], "--limit"),
         (&["stats", "--format", "yaml"], "--format"),
+        (&["stats", "--since", "yesterday"], "--since: \"yesterday\""),
+        (&["show", "abc"], "a message ID (a number"),
         (&["sign", "--secret", ""], "--secret is empty"),
         (
             &["sign", "--secret", "s", "--file", "missing.json"],

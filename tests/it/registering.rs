@@ -104,6 +104,16 @@ fn one_bad_message_in_a_bulk_registers_none_and_is_named() {
         let error = r.json()["error"].as_str().unwrap().to_string();
         assert!(error.contains(names), "{body}: {error}");
     }
+    // A key given twice is ambiguous, in a bulk as in one message.
+    let twice = br#"{"messages":[{"to":"+15551230001","batch_id":"B","to":"+15551230002"}]}"#;
+    let auth = format!("Bearer {TOKEN}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = d.request("POST", "/api/messages", &headers, twice);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("to given twice"), "{}", r.text());
     let listed: Value = d.get("/api/messages").json();
     assert_eq!(listed["messages"], json!([]), "nothing registered");
 }
