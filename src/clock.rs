@@ -63,9 +63,49 @@ pub fn format_rfc3339(t: Micros) -> String {
         .checked_add(SignedDuration::from_micros(within))
         .expect("400 years after 1970 are within jiff's range");
     let micros = t.rem_euclid(MICROS_PER_SEC);
+    let year = i64::from(at.year()) + 400 * cycles;
+    // Written digit by digit: this runs for every time in every answer and
+    // event, and `format!` cost more than the rest of a stored callback.
+    let Ok(year4 @ 0..=9999) = u32::try_from(year) else {
+        return format_wide_year(year, &at, micros);
+    };
+    let mut s = String::with_capacity(27);
+    push_digits(&mut s, year4, 4);
+    s.push('-');
+    push_digits(&mut s, at.month().unsigned_abs().into(), 2);
+    s.push('-');
+    push_digits(&mut s, at.day().unsigned_abs().into(), 2);
+    s.push('T');
+    push_digits(&mut s, at.hour().unsigned_abs().into(), 2);
+    s.push(':');
+    push_digits(&mut s, at.minute().unsigned_abs().into(), 2);
+    s.push(':');
+    push_digits(&mut s, at.second().unsigned_abs().into(), 2);
+    s.push('.');
+    let micros = micros as u32;
+    match micros % 1000 {
+        0 => push_digits(&mut s, micros / 1000, 3),
+        _ => push_digits(&mut s, micros, 6),
+    }
+    s.push('Z');
+    s
+}
+
+/// `n` with exactly `width` digits (zero-padded; `n` fits).
+fn push_digits(s: &mut String, mut n: u32, width: usize) {
+    let mut buf = [b'0'; 6];
+    for d in buf[..width].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    s.push_str(std::str::from_utf8(&buf[..width]).expect("ASCII digits"));
+}
+
+/// Years outside 0000-9999 (never from Sinch; kept exact all the same).
+fn format_wide_year(year: i64, at: &DateTime, micros: i64) -> String {
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        i64::from(at.year()) + 400 * cycles,
+        year,
         at.month(),
         at.day(),
         at.hour(),

@@ -170,7 +170,7 @@ impl<'t> Tx<'t> {
     /// The message as `GET /api/messages/{id}` shows it, from this
     /// transaction (so with what the group wrote so far).
     pub(super) fn message_view(&mut self, m: &MessageRecord) -> Result<MessageView, StoreError> {
-        let updates = read::updates_of(self.updates.open()?, m.id)?;
+        let updates = read::updates_without_raw(self.updates.open()?, m.id)?;
         Ok(MessageView::full(m, &updates))
     }
 

@@ -95,6 +95,43 @@ pub fn updates_of(
         .collect()
 }
 
+/// A message's updates without their raw bodies (skipped while decoding,
+/// never copied): what a view of its history needs.
+pub fn updates_without_raw(
+    table: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    id: u64,
+) -> Result<Vec<UpdateRecord>, StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Lean {
+        status: crate::sinch::Status,
+        code: i64,
+        at: crate::clock::Micros,
+        operator_status_at: Option<crate::clock::Micros>,
+        received_at: crate::clock::Micros,
+        source: Source,
+        kind: String,
+        batch_report_id: Option<u64>,
+    }
+    table
+        .range((id, 0)..=(id, u32::MAX))?
+        .map(|row| {
+            let u: Lean = decode("status_updates", row?.1.value())?;
+            Ok(UpdateRecord {
+                v: RECORD_VERSION,
+                status: u.status,
+                code: u.code,
+                at: u.at,
+                operator_status_at: u.operator_status_at,
+                received_at: u.received_at,
+                source: u.source,
+                kind: u.kind,
+                raw: None,
+                batch_report_id: u.batch_report_id,
+            })
+        })
+        .collect()
+}
+
 /// The message with its history; `raw`: each update with the callback
 /// body it came in.
 pub fn message(
