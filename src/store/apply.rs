@@ -10,10 +10,10 @@
 use redb::{Key, ReadableTable, Table, TableDefinition, Value, WriteTransaction};
 use std::collections::BTreeMap;
 
-use super::events::{EventType, MessageEvent};
+use super::events::EventType;
 use super::record::*;
 use super::tables::*;
-use super::view::{MessageView, UpdateView};
+use super::view::MessageView;
 use super::{Registration, StoreError, phone, read};
 use crate::clock::{Micros, now_micros};
 use crate::sinch::Status;
@@ -154,23 +154,17 @@ impl<'t> Tx<'t> {
         m.sent_at = m.sent_at.or(r.sent_at);
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
         self.save(&m)?;
-        let view = self.message_view(&m)?;
         if filled_in {
-            self.emit(
-                EventType::MessageRegistered,
-                &MessageEvent {
-                    message: &view,
-                    update: None,
-                },
-            )?;
+            self.emit_message(EventType::MessageRegistered, &m)?;
         }
+        let view = self.message_view(&m)?;
         Ok((created || filled_in, view))
     }
 
     /// The message as `GET /api/messages/{id}` shows it, from this
     /// transaction (so with what the group wrote so far).
     pub(super) fn message_view(&mut self, m: &MessageRecord) -> Result<MessageView, StoreError> {
-        let updates = read::updates_without_raw(self.updates.open()?, m.id)?;
+        let updates = read::updates_without_raw(self.updates.open()?, m.id, u32::MAX)?;
         Ok(MessageView::full(m, &updates))
     }
 
@@ -283,7 +277,6 @@ impl<'t> Tx<'t> {
         self.updates
             .open()?
             .insert((m.id, seq), encode(&record).as_slice())?;
-        let update = UpdateView::new(&record);
         m.update_count = seq;
         m.first_at = Some(m.first_at.map_or(u.at, |f| f.min(u.at)));
         m.seen.push((record.status.clone(), record.code));
@@ -298,14 +291,7 @@ impl<'t> Tx<'t> {
             self.move_latest(m, &candidate)?;
             m.latest = Some(candidate);
         }
-        let message = self.message_view(m)?;
-        self.emit(
-            EventType::MessageStatusUpdated,
-            &MessageEvent {
-                update: Some(&update),
-                message: &message,
-            },
-        )?;
+        self.emit_message(EventType::MessageStatusUpdated, m)?;
         Ok(true)
     }
 

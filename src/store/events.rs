@@ -5,12 +5,14 @@
 //! file's random log id, so ids stay unique across several boxes.
 //! Duplicates store nothing and so append nothing.
 
-use redb::ReadableTable;
+use redb::{ReadTransaction, ReadableTable};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::StoreError;
-use super::record::decode;
+use super::read;
+use super::record::{MessageRecord, decode};
+use super::tables::{EVENTS, STATUS_UPDATES};
 use super::view::{MessageView, UpdateView};
 use crate::clock::{Micros, format_rfc3339};
 
@@ -60,7 +62,13 @@ pub(super) struct EventRecord {
     #[serde(rename = "type")]
     pub kind: String,
     pub at: Micros,
-    pub data: Box<RawValue>,
+    /// The data as sent (inbound, batch report, quarantine events).
+    #[serde(default)]
+    pub data: Option<Box<RawValue>>,
+    /// `message.*` events: the message record as it was; the data is made
+    /// from it when read (`message_data`).
+    #[serde(default)]
+    pub message: Option<MessageRecord>,
 }
 
 /// An event as the API, the stream and webhooks show it.
@@ -100,10 +108,33 @@ impl EventView {
 /// `data` of `message.registered` (no update) and
 /// `message.status_updated`: the update and the message after it.
 #[derive(Serialize)]
-pub(super) struct MessageEvent<'a> {
+struct MessageEvent<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub update: Option<&'a UpdateView>,
     pub message: &'a MessageView,
+}
+
+/// The data of a `message.*` event: the message as the API shows it with
+/// its history up to this event (update rows are never changed, only
+/// added), and for `message.status_updated` the update itself (the last of
+/// them). If retention removed the message's updates, the history shows
+/// what is left.
+fn message_data(
+    updates: &impl ReadableTable<(u64, u32), &'static [u8]>,
+    kind: &str,
+    m: &MessageRecord,
+) -> Result<Box<RawValue>, StoreError> {
+    let history = read::updates_without_raw(updates, m.id, m.update_count)?;
+    let message = MessageView::full(m, &history);
+    let update = match kind {
+        "message.status_updated" => history.last().map(UpdateView::new),
+        _ => None,
+    };
+    let data = MessageEvent {
+        update: update.as_ref(),
+        message: &message,
+    };
+    Ok(serde_json::value::to_raw_value(&data).expect("views always serialise"))
 }
 
 /// The event id: the file's log id and the seq.
@@ -127,12 +158,14 @@ pub struct EventPage {
 /// looking at no more than `scan` rows (so a filter that matches little
 /// still answers quickly; the cursor moves past what was looked at).
 pub(super) fn page(
-    table: &impl ReadableTable<u64, &'static [u8]>,
+    txn: &ReadTransaction,
     log_id: u64,
     after: u64,
     limit: usize,
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<EventPage, StoreError> {
+    let table = txn.open_table(EVENTS)?;
+    let updates = txn.open_table(STATUS_UPDATES)?;
     let scan = limit.saturating_mul(20).max(1000);
     let mut events = Vec::new();
     let mut next_after = after;
@@ -142,12 +175,19 @@ pub(super) fn page(
         let record: EventRecord = decode("events", value.value())?;
         next_after = seq;
         if wanted(&record.kind) {
+            let data = match (record.data, &record.message) {
+                (Some(data), _) => data,
+                (None, Some(m)) => message_data(&updates, &record.kind, m)?,
+                (None, None) => {
+                    return Err(StoreError::Corrupt(format!("events: {seq} has no data")));
+                }
+            };
             events.push(EventView {
                 seq,
                 id: event_id(log_id, seq),
                 kind: record.kind,
                 timestamp: format_rfc3339(record.at),
-                data: record.data,
+                data,
                 at: record.at,
             });
             if events.len() == limit {

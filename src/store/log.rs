@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::StoreError;
 use super::apply::Tx;
 use super::events::{EventRecord, EventType};
-use super::record::{RECORD_VERSION, decode};
+use super::record::{MessageRecord, RECORD_VERSION, decode, encode};
 use super::tables::NEXT_EVENT_SEQ;
 use crate::clock::{Micros, now_micros};
 
@@ -19,6 +19,39 @@ impl Tx<'_> {
         kind: EventType,
         data: &impl Serialize,
     ) -> Result<(), StoreError> {
+        let seq = self.take_event_seq()?;
+        // The row is EventRecord's JSON, written in one pass: the data is
+        // serialised straight into it.
+        let mut row = Vec::with_capacity(1024);
+        self.event_head(&mut row, kind);
+        row.extend_from_slice(b"\"data\":");
+        serde_json::to_writer(&mut row, data).expect("views always serialise");
+        row.push(b'}');
+        self.events.open()?.insert(seq, row.as_slice())?;
+        Ok(())
+    }
+
+    /// Appends a `message.*` event: the message record as it is now (the
+    /// same bytes the messages table gets). Its view — with the history up
+    /// to this update, which the status-updates table keeps unchanged — is
+    /// made when the event is read (events::page), not on the callback path.
+    pub(super) fn emit_message(
+        &mut self,
+        kind: EventType,
+        m: &MessageRecord,
+    ) -> Result<(), StoreError> {
+        let seq = self.take_event_seq()?;
+        let mut row = Vec::with_capacity(768);
+        self.event_head(&mut row, kind);
+        row.extend_from_slice(b"\"message\":");
+        row.extend_from_slice(&encode(m));
+        row.push(b'}');
+        self.events.open()?.insert(seq, row.as_slice())?;
+        Ok(())
+    }
+
+    /// The seq for the next event of this group.
+    fn take_event_seq(&mut self) -> Result<u64, StoreError> {
         let seq = match self.next_event_seq {
             Some(seq) => seq,
             None => self
@@ -27,21 +60,19 @@ impl Tx<'_> {
                 .get(NEXT_EVENT_SEQ)?
                 .map_or(1, |v| v.value()),
         };
-        // The row is written as EventRecord's JSON in one pass: the data
-        // is serialised straight into it (no intermediate copy).
-        let mut row = Vec::with_capacity(1024);
+        self.next_event_seq = Some(seq + 1);
+        Ok(seq)
+    }
+
+    /// `{"v":1,"type":"…","at":…,` of an event row.
+    fn event_head(&self, row: &mut Vec<u8>, kind: EventType) {
         row.extend_from_slice(b"{\"v\":");
         row.extend_from_slice(RECORD_VERSION.to_string().as_bytes());
         row.extend_from_slice(b",\"type\":\"");
         row.extend_from_slice(kind.as_str().as_bytes());
         row.extend_from_slice(b"\",\"at\":");
         row.extend_from_slice(now_micros().to_string().as_bytes());
-        row.extend_from_slice(b",\"data\":");
-        serde_json::to_writer(&mut row, data).expect("views always serialise");
-        row.push(b'}');
-        self.events.open()?.insert(seq, row.as_slice())?;
-        self.next_event_seq = Some(seq + 1);
-        Ok(())
+        row.push(b',');
     }
 
     /// The last seq this group appended, if any (written to META by
@@ -86,7 +117,7 @@ mod tests {
         let r: EventRecord = decode("events", &row).unwrap();
         assert_eq!((r.v, r.kind.as_str(), r.at), (1, "message.registered", 42));
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(r.data.get()).unwrap(),
+            serde_json::from_str::<serde_json::Value>(r.data.unwrap().get()).unwrap(),
             data
         );
     }

@@ -175,13 +175,7 @@ impl Store {
     ) -> Result<EventPage, StoreError> {
         let db = self.database()?;
         let txn = db.begin_read()?;
-        events::page(
-            &txn.open_table(tables::EVENTS)?,
-            self.log_id,
-            after,
-            limit,
-            wanted,
-        )
+        events::page(&txn, self.log_id, after, limit, wanted)
     }
 
     pub fn path(&self) -> &Path {

@@ -100,6 +100,7 @@ pub fn updates_of(
 pub fn updates_without_raw(
     table: &impl ReadableTable<(u64, u32), &'static [u8]>,
     id: u64,
+    up_to: u32,
 ) -> Result<Vec<UpdateRecord>, StoreError> {
     #[derive(serde::Deserialize)]
     struct Lean {
@@ -113,7 +114,7 @@ pub fn updates_without_raw(
         batch_report_id: Option<u64>,
     }
     table
-        .range((id, 0)..=(id, u32::MAX))?
+        .range((id, 0)..=(id, up_to))?
         .map(|row| {
             let u: Lean = decode("status_updates", row?.1.value())?;
             Ok(UpdateRecord {
