@@ -4,6 +4,9 @@
 use std::io::Read;
 use std::time::Duration;
 
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
+
 use crate::clock::now_micros;
 use crate::signing;
 use crate::store::endpoints::EndpointRecord;
@@ -29,14 +32,45 @@ pub enum Outcome {
 const MAX_ANSWER: u64 = 64 * 1024;
 
 pub fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(concat!("sinch-dlr/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    ureq::Agent::with_parts(config, DefaultConnector::default(), OnThisThread)
+}
+
+/// Looks the receiver's host up on the delivery thread. ureq's own resolver
+/// starts a thread for every request when a timeout is set — even for an
+/// IP address and a pooled connection — which cost more than the rest of a
+/// delivery. A hanging name lookup holds only this endpoint's thread.
+#[derive(Debug)]
+struct OnThisThread;
+
+impl Resolver for OnThisThread {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        _: &ureq::config::Config,
+        _: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        use std::net::ToSocketAddrs;
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            return Err(ureq::Error::HostNotFound);
+        };
+        let host_port =
+            DefaultResolver::host_and_port(scheme, authority).ok_or(ureq::Error::HostNotFound)?;
+        let mut found = self.empty();
+        for addr in host_port.to_socket_addrs()?.take(16) {
+            found.push(addr);
+        }
+        if found.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(found)
+    }
 }
 
 pub fn post(agent: &ureq::Agent, endpoint: &EndpointRecord, event: &EventView) -> Outcome {
