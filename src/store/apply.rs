@@ -153,10 +153,7 @@ impl<'t> Tx<'t> {
         m.body = m.body.or_else(|| r.body.clone());
         m.sent_at = m.sent_at.or(r.sent_at);
         self.fill_client_reference(&mut m, r.client_reference.as_deref())?;
-        self.save(&m)?;
-        if filled_in {
-            self.emit_message(EventType::MessageRegistered, &m)?;
-        }
+        self.save(&m, filled_in.then_some(EventType::MessageRegistered))?;
         let view = self.message_view(&m)?;
         Ok((created || filled_in, view))
     }
@@ -291,7 +288,6 @@ impl<'t> Tx<'t> {
             self.move_latest(m, &candidate)?;
             m.latest = Some(candidate);
         }
-        self.emit_message(EventType::MessageStatusUpdated, m)?;
         Ok(true)
     }
 
@@ -326,8 +322,18 @@ impl<'t> Tx<'t> {
         }
     }
 
-    pub(super) fn save(&mut self, m: &MessageRecord) -> Result<(), StoreError> {
-        self.messages.open()?.insert(m.id, encode(m).as_slice())?;
+    /// Stores the message; with `event`, also appends that event, made of
+    /// the same record bytes (encoded once).
+    pub(super) fn save(
+        &mut self,
+        m: &MessageRecord,
+        event: Option<EventType>,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(m);
+        self.messages.open()?.insert(m.id, bytes.as_slice())?;
+        if let Some(kind) = event {
+            self.emit_message(kind, &bytes)?;
+        }
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ impl Write for RecordFeedback {
         for (batch_id, recipient) in &self.messages {
             if let Some(mut m) = tx.find(batch_id, recipient)? {
                 m.feedback.push(self.at);
-                tx.save(&m)?;
+                tx.save(&m, None)?;
                 found += 1;
             }
         }

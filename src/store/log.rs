@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::StoreError;
 use super::apply::Tx;
 use super::events::{EventRecord, EventType};
-use super::record::{MessageRecord, RECORD_VERSION, decode, encode};
+use super::record::{RECORD_VERSION, decode};
 use super::tables::NEXT_EVENT_SEQ;
 use crate::clock::{Micros, now_micros};
 
@@ -38,13 +38,13 @@ impl Tx<'_> {
     pub(super) fn emit_message(
         &mut self,
         kind: EventType,
-        m: &MessageRecord,
+        record: &[u8],
     ) -> Result<(), StoreError> {
         let seq = self.take_event_seq()?;
         let mut row = Vec::with_capacity(768);
         self.event_head(&mut row, kind);
         row.extend_from_slice(b"\"message\":");
-        row.extend_from_slice(&encode(m));
+        row.extend_from_slice(record);
         row.push(b'}');
         self.events.open()?.insert(seq, row.as_slice())?;
         Ok(())

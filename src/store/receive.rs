@@ -56,7 +56,7 @@ impl Tx<'_> {
             batch_report_id: None,
         };
         let stored = self.add_update(&mut m, update)?;
-        self.save(&m)?;
+        self.save(&m, stored.then_some(EventType::MessageStatusUpdated))?;
         Ok(if stored {
             CallbackResult::Stored
         } else {
@@ -125,8 +125,8 @@ impl Tx<'_> {
                     raw: None,
                     batch_report_id: Some(id),
                 };
-                self.add_update(&mut m, update)?;
-                self.save(&m)?;
+                let stored = self.add_update(&mut m, update)?;
+                self.save(&m, stored.then_some(EventType::MessageStatusUpdated))?;
             }
         }
         Ok(CallbackResult::Stored)
