@@ -249,6 +249,8 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
     use base64::engine::general_purpose::STANDARD;
     let legacy_key = b"legacy-key-bytes-0123456789";
     let legacy_secret = STANDARD.encode(legacy_key);
+    let webhook_key = b"webhook-signing-key-0123456789ab";
+    let webhook_secret = format!("whsec_{}", STANDARD.encode(webhook_key));
     let common = [
         ("SINCH_DLR_API_TOKEN", "api-token-that-is-long-enough"),
         ("SINCH_SERVICE_PLAN_ID", "plan-1"),
@@ -257,6 +259,17 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
             "SINCH_DLR_PUBLIC_URL",
             "https://cb-user:url-password@dlr.example.com",
         ),
+        ("SINCH_DLR_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        ("SINCH_DLR_WEBHOOK_SECRET", webhook_secret.as_str()),
+    ];
+    // Sinch's project access keys instead of a service plan's token.
+    let project_keys = [
+        ("SINCH_DLR_API_TOKEN", "api-token-that-is-long-enough"),
+        ("SINCH_PROJECT_ID", "project-1"),
+        ("SINCH_KEY_ID", "key-id-1"),
+        ("SINCH_KEY_SECRET", "project-key-secret-42"),
+        ("SINCH_DLR_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        ("SINCH_DLR_WEBHOOK_SECRET", webhook_secret.as_str()),
     ];
     let modes: Vec<(&str, Vec<(&str, &str)>)> = vec![
         (
@@ -284,6 +297,16 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
                 ("SINCH_DLR_CALLBACK_SECRETS", "hmac-one"),
             ],
         ),
+        (
+            "header",
+            vec![
+                ("SINCH_DLR_CALLBACK_AUTH", "header"),
+                (
+                    "SINCH_DLR_CALLBACK_HEADER",
+                    "X-Callback-Key: header-value-0123456789",
+                ),
+            ],
+        ),
     ];
     let mut secrets: Vec<Vec<u8>> = [
         "api-token-that-is-long-enough",
@@ -296,15 +319,27 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
         "basic-password",
         "sinch:basic-password",
         &legacy_secret,
+        "header-value-0123456789",
+        "project-key-secret-42",
+        &webhook_secret,
+        &webhook_secret["whsec_".len()..],
     ]
     .iter()
     .map(|s| s.as_bytes().to_vec())
     .collect();
     secrets.push(legacy_key.to_vec());
+    secrets.push(webhook_key.to_vec());
     let dir = tempfile::tempdir().unwrap();
     let mut tables = Vec::new();
     for (mode, env) in &modes {
-        let env: Vec<(&str, &str)> = common.iter().chain(env).copied().collect();
+        // The header mode also takes Sinch's project keys, so that every
+        // secret the daemon can be given is shown by one of the tables.
+        let base: &[(&str, &str)] = if *mode == "header" {
+            &project_keys
+        } else {
+            &common
+        };
+        let env: Vec<(&str, &str)> = base.iter().chain(env).copied().collect();
         let out = run(dir.path(), &["check-config"], &env);
         assert!(out.status.success(), "{mode}: {}", stderr(&out));
         tables.push((mode.to_string(), stdout(&out) + &stderr(&out)));
@@ -334,20 +369,28 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
         for sinch_dlr::config::Variable { name, .. } in sinch_dlr::config::VARIABLES {
             setting(table, name);
         }
-        let callback_secret = match mode.as_str() {
-            "basic" => "SINCH_DLR_CALLBACK_BASIC",
-            "legacy" => "SINCH_WEBHOOK_SECRET",
-            _ => "SINCH_DLR_CALLBACK_SECRETS",
+        let (callback_secret, sinch_secret) = match mode.as_str() {
+            "basic" => ("SINCH_DLR_CALLBACK_BASIC", "SINCH_API_TOKEN"),
+            "legacy" => ("SINCH_WEBHOOK_SECRET", "SINCH_API_TOKEN"),
+            "header" => ("SINCH_DLR_CALLBACK_HEADER", "SINCH_KEY_SECRET"),
+            _ => ("SINCH_DLR_CALLBACK_SECRETS", "SINCH_API_TOKEN"),
         };
-        for name in ["SINCH_DLR_API_TOKEN", "SINCH_API_TOKEN", callback_secret] {
+        for name in [
+            "SINCH_DLR_API_TOKEN",
+            "SINCH_DLR_WEBHOOK_SECRET",
+            sinch_secret,
+            callback_secret,
+        ] {
             let (value, _) = setting(table, name);
             assert!(value.starts_with("[set]"), "{mode} {name}:\n{table}");
         }
-        assert_eq!(
-            setting(table, "SINCH_DLR_PUBLIC_URL").0,
-            "https://[set]@dlr.example.com",
-            "{mode}"
-        );
+        if mode != "header" {
+            assert_eq!(
+                setting(table, "SINCH_DLR_PUBLIC_URL").0,
+                "https://[set]@dlr.example.com",
+                "{mode}"
+            );
+        }
         assert!(
             !table.contains("Config {") && !table.contains("Some("),
             "{table}"
