@@ -78,27 +78,7 @@ impl Tx<'_> {
             return Ok(CallbackResult::Duplicate);
         }
         let id = self.next_id(NEXT_BATCH_REPORT_ID)?;
-        let statuses = b
-            .statuses
-            .iter()
-            .map(|s| StatusCount {
-                status: s.status.clone(),
-                code: s.code,
-                count: s.count,
-                recipients: s.recipients.clone(),
-            })
-            .collect();
-        let record = BatchReportRecord {
-            v: RECORD_VERSION,
-            id,
-            batch_id: b.batch_id.clone(),
-            kind: b.kind.clone(),
-            client_reference: b.client_reference.clone(),
-            total_message_count: b.total_message_count,
-            statuses,
-            received_at,
-            raw,
-        };
+        let record = batch_report_record(id, b, raw, received_at);
         self.batch_reports
             .open()?
             .insert((b.batch_id.as_str(), id), encode(&record).as_slice())?;
@@ -110,6 +90,17 @@ impl Tx<'_> {
             EventType::BatchReportReceived,
             &json!({ "batch_report": batch_report }),
         )?;
+        self.apply_batch_report(b, id, received_at)?;
+        Ok(CallbackResult::Stored)
+    }
+
+    /// Each recipient a batch report lists gets the report's status.
+    fn apply_batch_report(
+        &mut self,
+        b: &BatchReport,
+        id: u64,
+        received_at: Micros,
+    ) -> Result<(), StoreError> {
         for s in &b.statuses {
             for recipient in s.recipients.iter().flatten() {
                 let mut m = self.find_or_discover(&b.batch_id, recipient, received_at)?;
@@ -129,7 +120,7 @@ impl Tx<'_> {
                 self.save(&m, stored.then_some(EventType::MessageStatusUpdated))?;
             }
         }
-        Ok(CallbackResult::Stored)
+        Ok(())
     }
 
     fn batch_report_exists(&mut self, batch_id: &str, raw: &str) -> Result<bool, StoreError> {
@@ -233,5 +224,35 @@ impl Tx<'_> {
             &json!({ "quarantine": quarantine }),
         )?;
         Ok(())
+    }
+}
+
+/// The stored form of a batch report: its counts, and the bytes as received.
+fn batch_report_record(
+    id: u64,
+    b: &BatchReport,
+    raw: String,
+    received_at: Micros,
+) -> BatchReportRecord {
+    let statuses = b
+        .statuses
+        .iter()
+        .map(|s| StatusCount {
+            status: s.status.clone(),
+            code: s.code,
+            count: s.count,
+            recipients: s.recipients.clone(),
+        })
+        .collect();
+    BatchReportRecord {
+        v: RECORD_VERSION,
+        id,
+        batch_id: b.batch_id.clone(),
+        kind: b.kind.clone(),
+        client_reference: b.client_reference.clone(),
+        total_message_count: b.total_message_count,
+        statuses,
+        received_at,
+        raw,
     }
 }
