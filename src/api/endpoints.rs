@@ -125,8 +125,8 @@ struct Edit {
 
 /// `PATCH /api/endpoints/{id}` (`url`, `types`, `description`, `enabled`)
 pub fn edit(app: &App, req: &Request, params: &[&str]) -> Result<Reply, ApiError> {
-    req.require_json()?;
     let id = path_id(params[0])?;
+    req.require_json()?;
     let edit: Edit = json_body(&req.body)?;
     if let Some(url) = &edit.url {
         check_url(url).map_err(|e| ApiError::BadRequest(format!("url {e}")))?;
@@ -168,9 +168,10 @@ struct Replay {
 /// `POST /api/endpoints/{id}/replay {"after": SEQ}`: deliver again from
 /// the event after `after` (also how to skip forward past an event).
 pub fn replay(app: &App, req: &Request, params: &[&str]) -> Result<Reply, ApiError> {
+    let id = path_id(params[0])?;
+    find(app, id)?;
     req.require_json()?;
     let Replay { after } = json_body(&req.body)?;
-    let id = path_id(params[0])?;
     change_and_show(app, id, EndpointChange::Replay { after }, true, 200)
 }
 

@@ -244,9 +244,19 @@ fn ids_that_cannot_exist_are_not_found() {
             ("GET", format!("/api/messages/{bad}")),
             ("GET", format!("/api/inbound/{bad}")),
             ("POST", format!("/api/quarantine/{bad}/retry")),
+            ("POST", format!("/api/messages/{bad}/feedback")),
+            ("GET", format!("/api/endpoints/{bad}")),
+            ("PATCH", format!("/api/endpoints/{bad}")),
+            ("DELETE", format!("/api/endpoints/{bad}")),
+            ("POST", format!("/api/endpoints/{bad}/replay")),
+            ("POST", format!("/api/endpoints/{bad}/rotate-secret")),
             ("GET", format!("/ui/messages/{bad}")),
         ] {
-            let r = d.request(method, &path, &[("Authorization", &token)], b"");
+            let headers = [
+                ("Authorization", token.as_str()),
+                ("Content-Type", "application/json"),
+            ];
+            let r = d.request(method, &path, &headers, b"{}");
             assert_eq!(r.status, 404, "{method} {path}: {}", r.text());
         }
     }
