@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use crate::auth::Secret;
 use crate::config::{Credentials, SinchApi, SinchLimits};
 use crate::http::percent_encode;
+use crate::http_client::{self, Lookup};
 use crate::metrics::SinchStats;
 use crate::sinch_token::{TokenError, TokenSource};
 
@@ -88,13 +89,6 @@ enum Attempt {
 
 impl SinchClient {
     pub fn new(api: SinchApi, limits: SinchLimits, stats: Arc<SinchStats>) -> SinchClient {
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(limits.request_timeout.min(Duration::from_secs(5))))
-            .timeout_global(Some(limits.request_timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("sinch-dlr/", env!("CARGO_PKG_VERSION")))
-            .build();
         let tokens = match &api.credentials {
             Credentials::ApiToken(_) => None,
             Credentials::ProjectKey {
@@ -108,7 +102,7 @@ impl SinchClient {
             ))),
         };
         SinchClient {
-            agent: config.into(),
+            agent: http_client::agent(limits.request_timeout, Lookup::Bounded),
             api,
             limits,
             tokens,
@@ -358,12 +352,7 @@ fn classify(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> At
     match result {
         Ok(response) => {
             let status = response.status().as_u16();
-            let retry_after = response
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = http_client::retry_after(response.headers());
             match response.into_body().read_to_string() {
                 Ok(body) => Attempt::Answer {
                     status,

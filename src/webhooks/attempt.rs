@@ -4,10 +4,8 @@
 use std::io::Read;
 use std::time::Duration;
 
-use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
-
 use crate::clock::now_micros;
+use crate::http_client;
 use crate::signing;
 use crate::store::endpoints::EndpointRecord;
 use crate::store::events::EventView;
@@ -31,48 +29,6 @@ pub enum Outcome {
 /// The longest answer body read (and dropped) to keep the connection.
 const MAX_ANSWER: u64 = 64 * 1024;
 
-pub fn agent(timeout: Duration) -> ureq::Agent {
-    let config = ureq::Agent::config_builder()
-        .timeout_connect(Some(timeout.min(Duration::from_secs(5))))
-        .timeout_global(Some(timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(concat!("sinch-dlr/", env!("CARGO_PKG_VERSION")))
-        .build();
-    ureq::Agent::with_parts(config, DefaultConnector::default(), OnThisThread)
-}
-
-/// Looks the receiver's host up on the delivery thread. ureq's own resolver
-/// starts a thread for every request when a timeout is set — even for an
-/// IP address and a pooled connection — which cost more than the rest of a
-/// delivery. A hanging name lookup holds only this endpoint's thread.
-#[derive(Debug)]
-struct OnThisThread;
-
-impl Resolver for OnThisThread {
-    fn resolve(
-        &self,
-        uri: &ureq::http::Uri,
-        _: &ureq::config::Config,
-        _: NextTimeout,
-    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        use std::net::ToSocketAddrs;
-        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
-            return Err(ureq::Error::HostNotFound);
-        };
-        let host_port =
-            DefaultResolver::host_and_port(scheme, authority).ok_or(ureq::Error::HostNotFound)?;
-        let mut found = self.empty();
-        for addr in host_port.to_socket_addrs()?.take(16) {
-            found.push(addr);
-        }
-        if found.is_empty() {
-            return Err(ureq::Error::HostNotFound);
-        }
-        Ok(found)
-    }
-}
-
 pub fn post(agent: &ureq::Agent, endpoint: &EndpointRecord, event: &EventView) -> Outcome {
     let body = event.webhook_body();
     let now = now_micros();
@@ -88,12 +44,7 @@ pub fn post(agent: &ureq::Agent, endpoint: &EndpointRecord, event: &EventView) -
     match sent {
         Ok(mut answer) => {
             let status = answer.status().as_u16();
-            let retry_after = answer
-                .headers()
-                .get("retry-after")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = http_client::retry_after(answer.headers());
             let _ = answer
                 .body_mut()
                 .as_reader()

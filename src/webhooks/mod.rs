@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use crate::clock::now_micros;
 use crate::config::Webhooks;
+use crate::http_client::{self, Lookup};
 use crate::store::Store;
 use crate::store::endpoints::{ConfigEndpoint, EndpointRecord};
 use crate::writer::WriterHandle;
@@ -127,7 +128,7 @@ impl Deliveries {
             endpoint,
             store: self.store.clone(),
             writer: self.writer.clone(),
-            agent: attempt::agent(self.timeout),
+            agent: http_client::agent(self.timeout, Lookup::OnThisThread),
             schedule: self.schedule.clone(),
             handle: handle.clone(),
         };
