@@ -32,7 +32,7 @@ pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> 
             ApiError::Unauthorized
         })?;
     if let Verified::Hmac { secret_index } | Verified::Legacy { secret_index } = verified {
-        app.metrics.secret_used(secret_index);
+        app.metrics.secret_used(secret_index, received_at);
     }
     if app.writer.lag() > app.load.callback_max_wait {
         app.metrics.sinch.callback_shed("writer");

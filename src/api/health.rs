@@ -28,9 +28,11 @@ pub fn ready(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
 /// endpoints' gauges.
 pub fn metrics(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let now = crate::clock::now_micros();
+    let counts = app.store.counts().unwrap_or_default();
     let gauges = StoreGauges {
         db_bytes: std::fs::metadata(app.store.path()).map_or(0, |m| m.len()),
-        counts: app.store.counts().unwrap_or_default(),
+        messages: counts.messages,
+        by_status: counts.by_status,
         stale: app
             .store
             .stale_count(now - app.stale_after.as_micros() as i64)

@@ -21,8 +21,6 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::store::Counts;
-
 /// Counters the writer (writer.rs) keeps; read by /readyz and rendered
 /// here.
 #[derive(Debug)]
@@ -139,7 +137,9 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 #[derive(Debug, Default)]
 pub struct StoreGauges {
     pub db_bytes: u64,
-    pub counts: Counts,
+    pub messages: u64,
+    /// Latest status ("none" = no report yet) -> messages.
+    pub by_status: BTreeMap<String, u64>,
     pub stale: usize,
 }
 
@@ -158,11 +158,12 @@ impl Metrics {
         self.callback("unknown", "unauthorized");
     }
 
-    pub fn secret_used(&self, index: usize) {
+    /// A callback verified with secret `index` at `at` (µs since the epoch).
+    pub fn secret_used(&self, index: usize, at: i64) {
         let mut map = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
         let entry = map.entry(index).or_default();
         entry.0 += 1;
-        entry.1 = crate::clock::now_micros();
+        entry.1 = at;
     }
 
     /// secret index -> (callbacks verified, last use), since start.
@@ -271,14 +272,13 @@ impl Metrics {
                 "sinch_dlr_messages",
                 "gauge",
                 "Messages stored.",
-                store.counts.messages,
+                store.messages,
             ),
             Family::labelled(
                 "sinch_dlr_messages_by_status",
                 "gauge",
                 "Messages by latest status (none = no report yet).",
                 store
-                    .counts
                     .by_status
                     .iter()
                     .map(|(s, n)| (format!("status=\"{}\"", esc(s)), *n)),
