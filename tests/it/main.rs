@@ -21,6 +21,7 @@ mod faults;
 mod feedback;
 mod finding;
 mod fixtures;
+mod framing;
 mod hostile;
 mod inbound;
 mod input;

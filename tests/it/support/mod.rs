@@ -1,13 +1,20 @@
 //! Test support: the real binary as a `Daemon` (temp dir, 127.0.0.1:0,
 //! cleared environment, killed on drop, its stderr printed when a test
-//! fails), a raw HTTP/1.1 client, and the shared Sinch fixtures.
+//! fails) and its CLI; `http.rs` a raw HTTP/1.1 client; `sinch.rs` the
+//! shared Sinch fixtures, signatures and a fake Sinch REST API.
 
 #![allow(dead_code)]
 
+mod http;
+mod sinch;
+
+pub use http::*;
+pub use sinch::*;
+
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -270,324 +277,6 @@ pub fn wait_with_deadline(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Sinch signature headers for `body` (nonce and timestamp fixed per body).
-pub fn signed_headers(secret: &str, body: &[u8]) -> Vec<(String, String)> {
-    let nonce = "01JTESTNONCE0000000000000";
-    let ts = "1740910531";
-    vec![
-        ("Content-Type".into(), "application/json".into()),
-        (
-            "x-sinch-webhook-signature".into(),
-            sinch_dlr::auth::sign(secret, body, nonce, ts),
-        ),
-        ("x-sinch-webhook-signature-nonce".into(), nonce.into()),
-        ("x-sinch-webhook-signature-timestamp".into(), ts.into()),
-        (
-            "x-sinch-webhook-signature-algorithm".into(),
-            "HmacSHA256".into(),
-        ),
-    ]
-}
-
-#[derive(Debug)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One HTTP/1.1 request on a fresh connection (`Connection: close`).
-pub fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if method != "GET" || !body.is_empty() {
-        head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    head.push_str("\r\n");
-    let mut raw = head.into_bytes();
-    raw.extend_from_slice(body);
-    raw_request(addr, &raw)
-}
-
-/// Sends bytes as they are and parses the response.
-pub fn raw_request(addr: SocketAddr, bytes: &[u8]) -> Response {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    stream.write_all(bytes).expect("send");
-    let mut data = Vec::new();
-    // The server may close early (413); read what it sent either way.
-    let _ = stream.read_to_end(&mut data);
-    parse_response(&data)
-}
-
-pub fn parse_response(data: &[u8]) -> Response {
-    let split = data
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(data)));
-    let head = String::from_utf8_lossy(&data[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = data[split + 4..].to_vec();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
-    Response {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(eol) = data.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&data[..eol]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
-        data = &data[eol + 2 + size + 2..];
-    }
-    out
-}
-
-/// Reads one response from a kept-alive connection: (status, body), or
-/// None when the connection ended.
-pub fn read_keep_alive_response(reader: &mut BufReader<TcpStream>) -> Option<(u16, String)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let status = line.split(' ').nth(1)?.parse().ok()?;
-    let mut length = 0;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        if line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().ok()?;
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// A shared payload's exact bytes.
-pub fn payload(name: &str) -> Vec<u8> {
-    std::fs::read(fixtures().join("payloads").join(format!("{name}.json"))).unwrap()
-}
-
-/// Every shared payload: (name, bytes).
-pub fn all_payloads() -> Vec<(String, Vec<u8>)> {
-    let mut out: Vec<_> = std::fs::read_dir(fixtures().join("payloads"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .map(|p| {
-            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-pub fn vectors() -> Vec<Value> {
-    serde_json::from_slice(&std::fs::read(fixtures().join("signature-vectors.json")).unwrap())
-        .unwrap()
-}
-
-/// A per-recipient report body, compact like Sinch sends.
-pub fn recipient_report(
-    batch: &str,
-    recipient: &str,
-    status: &str,
-    code: i64,
-    at: &str,
-) -> Vec<u8> {
-    format!(
-        r#"{{"at":"{at}","batch_id":"{batch}","code":{code},"recipient":"{recipient}","status":"{status}","type":"recipient_delivery_report_sms"}}"#
-    )
-    .into_bytes()
-}
-
-/// One request the fake Sinch received.
-#[derive(Debug, Clone)]
-pub struct Recorded {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Recorded {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-}
-
-/// What the fake answers: status, body, extra headers.
-pub type Answer = (u16, String, Vec<(String, String)>);
-
-/// A fake Sinch REST API: tiny_http on 127.0.0.1:0 that records every
-/// request and answers as the test's responder says (it also gets the
-/// request's index, 0-based).
-pub struct FakeSinch {
-    pub url: String,
-    requests: std::sync::Arc<std::sync::Mutex<Vec<Recorded>>>,
-    server: std::sync::Arc<tiny_http::Server>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl FakeSinch {
-    pub fn start(responder: impl Fn(&Recorded, usize) -> Answer + Send + 'static) -> FakeSinch {
-        let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let url = format!("http://{}", server.server_addr());
-        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (srv, log) = (server.clone(), requests.clone());
-        let thread = std::thread::spawn(move || {
-            while let Ok(mut rq) = srv.recv() {
-                let mut body = Vec::new();
-                rq.as_reader().read_to_end(&mut body).unwrap();
-                let rec = Recorded {
-                    method: rq.method().as_str().to_string(),
-                    url: rq.url().to_string(),
-                    headers: rq
-                        .headers()
-                        .iter()
-                        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
-                        .collect(),
-                    body,
-                };
-                let n = {
-                    let mut log = log.lock().unwrap();
-                    log.push(rec.clone());
-                    log.len() - 1
-                };
-                let (status, text, headers) = responder(&rec, n);
-                let mut response = tiny_http::Response::from_string(text)
-                    .with_status_code(status)
-                    .with_header(
-                        tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
-                    );
-                for (k, v) in headers {
-                    response.add_header(
-                        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap(),
-                    );
-                }
-                let _ = rq.respond(response);
-            }
-        });
-        FakeSinch {
-            url,
-            requests,
-            server,
-            thread: Some(thread),
-        }
-    }
-
-    pub fn requests(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for FakeSinch {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// A daemon that talks to `fake` as Sinch, with service plan `plan` and
-/// no background reconciliation.
-pub fn daemon_with_sinch(fake: &FakeSinch, plan: &str) -> Daemon {
-    Daemon::with_env(&[
-        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
-        ("SINCH_DLR_API_TOKEN", TOKEN),
-        ("SINCH_SERVICE_PLAN_ID", plan),
-        ("SINCH_API_TOKEN", "sinch-api-token"),
-        ("SINCH_API_BASE_URL", fake.url.as_str()),
-        ("SINCH_DLR_RECONCILE_INTERVAL", "0"),
-    ])
-}
-
-/// Sinch's 201 answer to a batch send.
-pub fn batch_created(id: &str, to: &[&str]) -> Answer {
-    let to: Vec<String> = to
-        .iter()
-        .map(|n| n.trim_start_matches('+').to_string())
-        .collect();
-    let body = serde_json::json!({
-        "id": id, "to": to, "from": "12345", "body": "hi", "type": "mt_text", "canceled": false,
-        "created_at": "2025-03-02T10:15:29.120Z", "modified_at": "2025-03-02T10:15:29.120Z",
-        "delivery_report": "per_recipient", "expire_at": "2025-03-05T10:15:29.120Z",
-    });
-    (201, body.to_string(), vec![])
-}
-
 /// A daemon serving HTTPS itself with a fresh self-signed certificate for
 /// localhost (made by openssl in its directory), and a client that trusts
 /// that certificate, reports 4xx/5xx as answers and follows no redirects.
@@ -674,4 +363,14 @@ pub fn ids(v: &Value, key: &str) -> Vec<u64> {
         .iter()
         .map(|m| m["id"].as_u64().unwrap())
         .collect()
+}
+
+/// A daemon with the test secret and token (and `extra` settings).
+pub fn secret_daemon(extra: &[(&str, &str)]) -> Daemon {
+    let mut env = vec![
+        ("SINCH_DLR_CALLBACK_SECRETS", SECRET),
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+    ];
+    env.extend_from_slice(extra);
+    Daemon::with_env(&env)
 }
