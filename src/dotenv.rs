@@ -32,51 +32,53 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, String> {
 
 /// Parses the text; `Err((line, reason))` for the first line it refuses.
 /// The reason never quotes the value (it may be a secret).
+///
+/// Statements and comments are found here; dotenvy then reads each
+/// statement alone, comments removed, and must find exactly one variable in
+/// it. (dotenvy's own line joiner reads `v  # it's` — two spaces before
+/// the `#` — as an open quote and swallows the lines after it.)
 pub fn parse(text: &str) -> Result<Vec<Entry>, (usize, String)> {
-    let statements = statements(text);
-    let mut entries = Vec::new();
-    for (i, item) in dotenvy::from_read_iter(text.as_bytes()).enumerate() {
-        // dotenvy and `statements` split the text the same way; should they
-        // ever disagree, the last known line is still a useful pointer.
-        let at = statements
-            .get(i)
-            .or(statements.last())
-            .copied()
-            .unwrap_or_default();
-        match item {
-            Ok((key, _)) if at.expands => {
-                return Err((
-                    at.line,
-                    format!(
-                        "{key}: a $ outside single quotes would be replaced (variable expansion); \
-                         put the value in single quotes or write \\$ for a literal $"
-                    ),
-                ));
-            }
-            Ok((key, value)) => entries.push(Entry {
-                key,
-                value,
-                line: at.line,
-            }),
-            Err(dotenvy::Error::LineParse(..)) => {
-                return Err((
-                    at.line,
-                    "cannot read this line: expected KEY=VALUE, a value with spaces or quotes \
-                     inside needs quotes around it, and quotes must be closed"
-                        .into(),
-                ));
-            }
-            Err(e) => return Err((at.line, e.to_string())),
-        }
-    }
-    Ok(entries)
+    statements(text).iter().map(read_statement).collect()
 }
 
-/// Where a statement starts, and whether its value would be expanded.
-#[derive(Debug, Clone, Copy, Default)]
+fn read_statement(at: &Statement) -> Result<Entry, (usize, String)> {
+    let unreadable = || {
+        (
+            at.line,
+            "cannot read this line: expected KEY=VALUE, a value with spaces or quotes \
+             inside needs quotes around it, and quotes must be closed"
+                .to_string(),
+        )
+    };
+    let mut found = dotenvy::from_read_iter(at.text.as_bytes());
+    let (key, value) = match (found.next(), found.next()) {
+        (Some(Ok(pair)), None) => pair,
+        (Some(Err(e @ dotenvy::Error::Io(_))), _) => return Err((at.line, e.to_string())),
+        _ => return Err(unreadable()),
+    };
+    if at.expands {
+        return Err((
+            at.line,
+            format!(
+                "{key}: a $ outside single quotes would be replaced (variable expansion); \
+                 put the value in single quotes or write \\$ for a literal $"
+            ),
+        ));
+    }
+    Ok(Entry {
+        key,
+        value,
+        line: at.line,
+    })
+}
+
+/// A statement's text (comments left out), the line it starts on, and
+/// whether its value would be expanded.
+#[derive(Debug, Clone, Default)]
 struct Statement {
     line: usize,
     expands: bool,
+    text: String,
 }
 
 #[derive(PartialEq)]
@@ -86,14 +88,20 @@ enum Quote {
     Double,
 }
 
-/// Splits the text into statements as dotenvy does: a newline outside
-/// quotes ends one; comments and blank lines are none.
+/// Splits the text into statements as the dotenv format does: a newline
+/// outside quotes ends one; a `#` at the start of a line or after
+/// whitespace outside quotes starts a comment; blank lines are none.
 fn statements(text: &str) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut current: Option<Statement> = None;
     let (mut line, mut quote, mut after_space) = (1, Quote::None, true);
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        if quote != Quote::None || !(c == '#' && after_space) {
+            if let Some(s) = current.as_mut() {
+                s.text.push(c);
+            }
+        }
         if c == '\n' {
             line += 1;
         }
@@ -108,7 +116,7 @@ fn statements(text: &str) -> Vec<Statement> {
                 match c {
                     '"' => quote = Quote::None,
                     '$' => current.get_or_insert_default().expands = true,
-                    '\\' => skip_escaped(&mut chars, &mut line),
+                    '\\' => escaped(&mut chars, &mut line, current.as_mut()),
                     _ => {}
                 }
                 continue;
@@ -131,15 +139,16 @@ fn statements(text: &str) -> Vec<Statement> {
             }
             _ => after_space = false,
         }
-        let statement = current.get_or_insert(Statement {
+        let statement = current.get_or_insert_with(|| Statement {
             line,
             expands: false,
+            text: c.to_string(),
         });
         match c {
             '\'' => quote = Quote::Single,
             '"' => quote = Quote::Double,
             '$' => statement.expands = true,
-            '\\' => skip_escaped(&mut chars, &mut line),
+            '\\' => escaped(&mut chars, &mut line, Some(statement)),
             _ => {}
         }
     }
@@ -148,9 +157,17 @@ fn statements(text: &str) -> Vec<Statement> {
 }
 
 /// The character after a backslash is taken as it is.
-fn skip_escaped(chars: &mut std::iter::Peekable<std::str::Chars>, line: &mut usize) {
-    if chars.next() == Some('\n') {
+fn escaped(
+    chars: &mut std::iter::Peekable<std::str::Chars>,
+    line: &mut usize,
+    statement: Option<&mut Statement>,
+) {
+    let Some(c) = chars.next() else { return };
+    if c == '\n' {
         *line += 1;
+    }
+    if let Some(s) = statement {
+        s.text.push(c);
     }
 }
 
@@ -197,6 +214,36 @@ mod tests {
         assert_eq!(pairs(text), expected);
         let lines: Vec<usize> = parse(text).unwrap().iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 15, 16, 17]);
+    }
+
+    #[test]
+    fn comments_with_quotes_after_several_spaces_end_at_the_line() {
+        let text = "A=127.0.0.1:8912  # don't change\nB=abcdefghijklmnop\n\
+                    C=8\t\t# it's enough\nD='x'   # \"see docs\nE=1000\n";
+        let got = parse(text).unwrap();
+        let kv: Vec<(&str, &str, usize)> = got
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.line))
+            .collect();
+        assert_eq!(
+            kv,
+            [
+                ("A", "127.0.0.1:8912", 1),
+                ("B", "abcdefghijklmnop", 2),
+                ("C", "8", 3),
+                ("D", "x", 4),
+                ("E", "1000", 5)
+            ]
+        );
+        // A $ on the line after such a comment is still seen.
+        assert_eq!(refused_line("A=x  # see \"docs\nB=$HOME-x\"\n"), 2);
+    }
+
+    #[test]
+    fn a_backslash_before_a_closing_single_quote_is_refused_not_joined() {
+        // Single quotes are literal, so this is `x\`; dotenvy would read an
+        // escaped quote and join the next line. Refused, never merged.
+        assert_eq!(refused_line("A='x\\'\nB=$HOME'\n"), 1);
     }
 
     #[test]

@@ -68,6 +68,37 @@ fn quoted_dotenv_values_with_trailing_comments_lose_their_quotes() {
     );
 }
 
+/// A comment holding a quote after two spaces or a tab ends at its line:
+/// every later line is read, with its own line number (the reader once
+/// took the quote as open and dropped the lines after it).
+#[test]
+fn comments_with_quotes_leave_the_next_lines_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "SINCH_DLR_LISTEN=127.0.0.1:8912  # don't change\n\
+         SINCH_DLR_API_TOKEN=abcdefghijklmnopqrstuvwxyz\n\
+         SINCH_DLR_WORKERS=8\t# it's enough\n\
+         SINCH_DLR_MAX_BODY=1000   # see \"Limits\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["check-config"], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    for (name, value, line) in [
+        ("SINCH_DLR_LISTEN", "127.0.0.1:8912", 1),
+        ("SINCH_DLR_API_TOKEN", "[set]", 2),
+        ("SINCH_DLR_WORKERS", "8", 3),
+        ("SINCH_DLR_MAX_BODY", "1000 bytes", 4),
+    ] {
+        assert_eq!(
+            setting(&table, name),
+            (value.to_string(), format!(".env file (.env:{line})")),
+            "{table}"
+        );
+    }
+}
+
 /// A line the reader cannot take exactly stops the start (exit 2) naming
 /// the file and line, and never shows the value.
 #[test]
