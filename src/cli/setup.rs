@@ -8,7 +8,7 @@ use super::SignArgs;
 use super::target::Failure;
 use crate::auth::{self, ALGORITHM, NONCE, SIGNATURE, TIMESTAMP};
 use crate::clock;
-use crate::config::{Config, VARIABLES, Variable};
+use crate::config::{Config, VARIABLES, Variable, shown_url};
 
 /// Prints a curl command that posts the body with Sinch's signature headers.
 pub fn sign(config: &Config, args: &SignArgs) -> Result<(), Failure> {
@@ -169,7 +169,10 @@ fn callback_value(c: &Config, name: &str) -> Option<String> {
             }
         }
         "SINCH_DLR_CALLBACK_SECRETS" if a.disabled => secret(c, name, "unset"),
-        "SINCH_DLR_CALLBACK_SECRETS" => secret(c, name, "unset (HMAC off)"),
+        "SINCH_DLR_CALLBACK_SECRETS" if a.hmac_secrets.is_empty() => {
+            secret(c, name, "unset (HMAC off)")
+        }
+        "SINCH_DLR_CALLBACK_SECRETS" => secret(c, name, "unset (HMAC with SINCH_WEBHOOK_SECRET)"),
         "SINCH_WEBHOOK_SECRET" | "SINCH_DLR_CALLBACK_BASIC" | "SINCH_DLR_CALLBACK_HEADER" => {
             secret(c, name, "unset")
         }
@@ -231,13 +234,10 @@ fn sinch_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_API_BASE_URL" => c
             .sinch
             .as_ref()
-            .map_or(NO_API.into(), |s| without_userinfo(&s.base_url)),
+            .map_or(NO_API.into(), |s| shown_url(&s.base_url)),
         "SINCH_API_TIMEOUT" => secs(c.sinch_limits.request_timeout),
         "SINCH_API_RETRY_FOR" => secs(c.sinch_limits.retry_for),
-        "SINCH_DLR_PUBLIC_URL" => c
-            .public_url
-            .as_deref()
-            .map_or("unset".into(), without_userinfo),
+        "SINCH_DLR_PUBLIC_URL" => c.public_url.as_deref().map_or("unset".into(), shown_url),
         "SINCH_DLR_DEFAULT_FROM" => c.default_from.clone().unwrap_or_else(|| "unset".into()),
         "SINCH_DLR_RECONCILE_AFTER" => secs(c.reconcile_after),
         "SINCH_DLR_RECONCILE_INTERVAL" => match (&c.sinch, c.reconcile_interval.is_zero()) {
@@ -269,7 +269,7 @@ fn webhook_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_DLR_WEBHOOK_URL" => w
             .endpoint
             .as_ref()
-            .map_or("(none)".into(), |(url, _)| without_credentials(url)),
+            .map_or("(none)".into(), |(url, _)| shown_url(url)),
         "SINCH_DLR_WEBHOOK_SECRET" => match w.endpoint {
             Some(_) => "[set]".into(),
             None => "(none)".into(),
@@ -286,18 +286,6 @@ fn webhook_value(c: &Config, name: &str) -> Option<String> {
         "SINCH_DLR_MAX_STREAMS" => w.max_streams.to_string(),
         _ => return None,
     })
-}
-
-/// A URL with any `user:password@` shown as `[credentials]@`.
-fn without_credentials(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..host_end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://[credentials]@{host}{}", &rest[host_end..]),
-        None => url.to_string(),
-    }
 }
 
 /// The callback methods in force, with how many secrets each has.
@@ -326,19 +314,23 @@ fn auth_methods(c: &Config) -> String {
 
 /// The project access key's settings, when it is the credential in use.
 fn project_key_value(c: &Config, name: &str) -> String {
+    let not_in_use = || match c.origins.contains_key(name) {
+        true => "unused (no project access key in use)".to_string(),
+        false => "unset".to_string(),
+    };
     let Some(api) = &c.sinch else {
-        return "unset".into();
+        return not_in_use();
     };
     let crate::config::Credentials::ProjectKey {
         key_id, token_url, ..
     } = &api.credentials
     else {
-        return "unset".into();
+        return not_in_use();
     };
     match name {
         "SINCH_PROJECT_ID" => api.path_id.clone(),
         "SINCH_KEY_ID" => key_id.clone(),
-        _ => without_userinfo(token_url.trim_end_matches("/oauth2/token")),
+        _ => shown_url(token_url.trim_end_matches("/oauth2/token")),
     }
 }
 
@@ -357,16 +349,4 @@ fn region(c: &Config) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
-}
-
-/// A URL with any `user:password@` replaced by `[set]@`.
-fn without_userinfo(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..host_end].rfind('@') {
-        Some(at) => format!("{scheme}://[set]@{}", &rest[at + 1..]),
-        None => url.to_string(),
-    }
 }

@@ -99,6 +99,40 @@ fn comments_with_quotes_leave_the_next_lines_alone() {
     }
 }
 
+/// Rows that depend on each other say what is in force: HMAC from the
+/// tutorial's variable alone, an auth URL that no credential uses.
+#[test]
+fn check_config_rows_agree_with_what_is_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(
+        dir.path(),
+        &["check-config"],
+        &[
+            ("SINCH_WEBHOOK_SECRET", "tutorial-secret-0123"),
+            ("SINCH_SERVICE_PLAN_ID", "plan-1"),
+            ("SINCH_API_TOKEN", "sinch-rest-api-token"),
+            ("SINCH_AUTH_BASE_URL", "https://auth.example.com"),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = stdout(&out);
+    assert_eq!(
+        setting(&table, "SINCH_DLR_CALLBACK_AUTH").0,
+        "hmac (1 secret(s))"
+    );
+    assert_eq!(
+        setting(&table, "SINCH_DLR_CALLBACK_SECRETS").0,
+        "unset (HMAC with SINCH_WEBHOOK_SECRET)"
+    );
+    assert_eq!(
+        setting(&table, "SINCH_AUTH_BASE_URL"),
+        (
+            "unused (no project access key in use)".into(),
+            "environment".into()
+        )
+    );
+}
+
 /// A line the reader cannot take exactly stops the start (exit 2) naming
 /// the file and line, and never shows the value.
 #[test]
@@ -290,7 +324,10 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
             "SINCH_DLR_PUBLIC_URL",
             "https://cb-user:url-password@dlr.example.com",
         ),
-        ("SINCH_DLR_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        (
+            "SINCH_DLR_WEBHOOK_URL",
+            "http://hook-user:hook-pass@127.0.0.1:9/hook?token=query-token-123",
+        ),
         ("SINCH_DLR_WEBHOOK_SECRET", webhook_secret.as_str()),
     ];
     // Sinch's project access keys instead of a service plan's token.
@@ -299,7 +336,10 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
         ("SINCH_PROJECT_ID", "project-1"),
         ("SINCH_KEY_ID", "key-id-1"),
         ("SINCH_KEY_SECRET", "project-key-secret-42"),
-        ("SINCH_DLR_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+        (
+            "SINCH_DLR_WEBHOOK_URL",
+            "http://hook-user:hook-pass@127.0.0.1:9/hook?token=query-token-123",
+        ),
         ("SINCH_DLR_WEBHOOK_SECRET", webhook_secret.as_str()),
     ];
     let modes: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -352,6 +392,8 @@ fn check_config_shows_every_setting_and_no_secret_in_any_encoding() {
         &legacy_secret,
         "header-value-0123456789",
         "project-key-secret-42",
+        "hook-pass",
+        "query-token-123",
         &webhook_secret,
         &webhook_secret["whsec_".len()..],
     ]
