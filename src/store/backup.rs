@@ -3,7 +3,8 @@
 //! temporary name and renamed, so a half-written backup never looks whole.
 
 use redb::{
-    Database, Key, ReadTransaction, ReadableTable, TableDefinition, Value, WriteTransaction,
+    Database, Key, ReadTransaction, ReadableTable, TableDefinition, TableHandle, Value,
+    WriteTransaction,
 };
 use std::path::Path;
 
@@ -47,7 +48,25 @@ fn copy_all(src: &ReadTransaction, dst: &WriteTransaction) -> Result<(), StoreEr
     copy(src, dst, INBOUND_BY_FROM)?;
     copy(src, dst, INBOUND_BY_TO)?;
     copy(src, dst, QUARANTINE)?;
-    copy(src, dst, META)
+    copy(src, dst, EVENTS)?;
+    copy(src, dst, ENDPOINTS)?;
+    copy(src, dst, META)?;
+    every_table_copied(src, dst)
+}
+
+/// A table this list forgot would be missing from every backup, silently:
+/// refuse the backup instead. (The probe table is scratch space.)
+fn every_table_copied(src: &ReadTransaction, dst: &WriteTransaction) -> Result<(), StoreError> {
+    let copied: Vec<String> = dst.list_tables()?.map(|t| t.name().to_string()).collect();
+    for table in src.list_tables()? {
+        let name = table.name();
+        if name != PROBE.name() && !copied.iter().any(|c| c == name) {
+            return Err(StoreError::Backup(format!(
+                "table {name} is not in the backup (a bug: store/backup.rs does not copy it)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn copy<K: Key + 'static, V: Value + 'static>(

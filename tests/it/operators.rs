@@ -592,6 +592,11 @@ fn cli_errors_are_clear() {
 #[test]
 fn backup_restores_into_a_new_daemon() {
     let d = populated();
+    let r = d.post_api(
+        "/api/endpoints",
+        &json!({"url": "http://127.0.0.1:9/hook", "types": ["message.status_updated"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
     let listen = d.addr.to_string();
     let (ok, out, err) = cli(&d, &listen, &["backup", "--to", "copy.redb"]);
     assert!(ok, "{err}");
@@ -627,7 +632,26 @@ fn backup_restores_into_a_new_daemon() {
         "/api/inbound",
         "/api/quarantine",
         "/api/stats?since=2020-01-01",
+        "/api/events?limit=1000",
     ] {
         assert_eq!(d.get(q).json(), restored.get(q).json(), "{q}");
     }
+    assert!(
+        !restored.get("/api/events").json()["events"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Endpoints come along; their delivery state is each daemon's own.
+    let endpoints = |d: &Daemon| -> Vec<Value> {
+        let page = d.get("/api/endpoints").json();
+        page["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| json!([e["id"], e["url"], e["types"], e["created_at"]]))
+            .collect()
+    };
+    assert_eq!(endpoints(&restored), endpoints(&d));
+    assert_eq!(endpoints(&restored).len(), 1);
 }

@@ -145,6 +145,11 @@ fn backup_is_a_complete_consistent_copy() {
     assert_eq!(copy.message(1).unwrap(), store.message(1).unwrap());
     assert!(copy.check().unwrap().is_empty());
     assert_eq!(copy.counts().unwrap(), store.counts().unwrap());
+    // The event log (with its position and id) comes along.
+    let all = |s: &Store| serde_json::to_value(s.events(0, 100, &|_| true).unwrap()).unwrap();
+    assert_eq!(all(&copy), all(&store));
+    assert!(all(&copy)["events"].as_array().unwrap().len() >= 2);
+    assert_eq!(copy.last_event_seq(), store.last_event_seq());
 }
 
 #[test]
