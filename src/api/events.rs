@@ -90,6 +90,7 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         .store
         .events(q.after, q.limit, &wanted)
         .map_err(unavailable)?;
+    within_log(q.after, &page)?;
     if !page.events.is_empty() || q.wait.is_zero() {
         return Ok(Reply::json(200, &page));
     }
@@ -133,6 +134,23 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     Ok(Reply::waiting("application/json", held))
 }
 
+/// A cursor beyond the newest event was not made by this log: the file
+/// was restored from an older backup (the events after it are gone, and
+/// new ones will take their seqs) or this is another database. Waiting
+/// would skip events without a word; say so instead.
+fn within_log(after: u64, page: &EventPage) -> Result<(), ApiError> {
+    if after <= page.last_seq {
+        return Ok(());
+    }
+    Err(ApiError::Conflict(format!(
+        "after={after} is past the newest event of this log ({}): the database was restored \
+         from an older backup or is another one; read again from after={} (events you \
+         already have may come again under the same seqs with other contents)",
+        page.last_seq,
+        page.oldest_seq.saturating_sub(1)
+    )))
+}
+
 /// An empty answer keeps the caller's cursor unless events were passed
 /// over by the type filter.
 fn keep_cursor(p: EventPage, after: u64) -> EventPage {
@@ -147,6 +165,7 @@ fn page_of(after: u64) -> EventPage {
         events: Vec::new(),
         next_after: after,
         oldest_seq: 0,
+        last_seq: after,
     }
 }
 
@@ -174,10 +193,15 @@ pub fn stream(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
             ApiError::BadRequest("Last-Event-ID must be the seq of an event".into())
         })?),
     };
+    let after = resume.unwrap_or(q.after);
+    let first = app
+        .store
+        .events(after, 1, &|_| false)
+        .map_err(unavailable)?;
+    within_log(after, &first)?;
     let slot = app.streams.take().ok_or_else(|| {
         ApiError::Full("too many event streams are open; retry in a few seconds".into())
     })?;
-    let after = resume.unwrap_or(q.after);
     let live = Live {
         store: app.store.clone(),
         wanted: Box::new(q.wanted()),

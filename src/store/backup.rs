@@ -25,6 +25,7 @@ pub fn backup(src: &ReadTransaction, to: &Path) -> Result<(), StoreError> {
     let db = Database::create(&tmp)?;
     let dst = db.begin_write()?;
     copy_all(src, &dst)?;
+    new_event_ids(&dst)?;
     dst.commit()?;
     drop(db);
     std::fs::rename(&tmp, to).map_err(|e| StoreError::Backup(format!("{}: {e}", to.display())))?;
@@ -66,6 +67,17 @@ fn every_table_copied(src: &ReadTransaction, dst: &WriteTransaction) -> Result<(
             )));
         }
     }
+    Ok(())
+}
+
+/// The copy's events keep their seqs but get ids of their own (a new log
+/// id). Restored over a daemon that went on writing, the copy gives the
+/// seqs after its last event to new events; with the old ids, a consumer
+/// that dedupes on id would drop those as events it already has. A new id
+/// makes it see them (and the copy's older events once more) instead.
+fn new_event_ids(dst: &WriteTransaction) -> Result<(), StoreError> {
+    let id = crate::random::u64().map_err(|e| StoreError::Backup(format!("no randomness: {e}")))?;
+    dst.open_table(META)?.insert(EVENT_LOG_ID, id)?;
     Ok(())
 }
 

@@ -152,6 +152,10 @@ pub struct EventPage {
     /// The oldest event still kept (0: the log is empty); an `after` below
     /// `oldest_seq - 1` means retention removed events in between.
     pub oldest_seq: u64,
+    /// The newest seq this log has given (0: none yet). An `after` beyond
+    /// it came from another log, or from before a restore.
+    #[serde(skip)]
+    pub last_seq: u64,
 }
 
 /// Events after `after`, oldest first: at most `limit` of the wanted types,
@@ -196,9 +200,11 @@ pub(super) fn page(
         }
     }
     let oldest_seq = table.first()?.map_or(0, |(k, _)| k.value());
+    let (_, last_seq) = read::event_log(txn)?;
     Ok(EventPage {
         events,
         next_after,
         oldest_seq,
+        last_seq,
     })
 }

@@ -284,6 +284,37 @@ fn a_stream_resumes_after_last_event_id_and_sends_events_as_they_commit() {
     assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 4]);
 }
 
+/// A cursor past the newest event (a database restored from an older
+/// backup, or another one) is refused with 409 rather than left waiting
+/// for seqs that will be given to other events; at the end it is fine.
+#[test]
+fn a_cursor_past_the_end_of_the_log_is_a_conflict_not_a_wait() {
+    let d = daemon(&[]);
+    for i in 0..2 {
+        delivered(&d, &format!("1555700030{i}"), "Delivered");
+    }
+    assert_eq!(events(&d, "after=2").len(), 0, "at the end: empty, fine");
+    let t = Instant::now();
+    let r = d.get("/api/events?after=7&wait=30");
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(t.elapsed() < Duration::from_secs(5), "answered at once");
+    let why = r.json()["error"].as_str().unwrap().to_string();
+    assert!(why.contains("restored") && why.contains("after=0"), "{why}");
+    let r = d.request(
+        "GET",
+        "/api/events/stream",
+        &[
+            ("Authorization", &format!("Bearer {TOKEN}")),
+            ("Last-Event-ID", "3"),
+        ],
+        b"",
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    let mut at_end = open_stream(&d, "Last-Event-ID: 2\r\n");
+    delivered(&d, "15557000400", "Delivered");
+    assert_eq!(read_sse(&mut at_end, 1)[0].0, 3);
+}
+
 #[test]
 fn streams_beyond_the_cap_get_503_with_retry_after() {
     let d = daemon(&[("SINCH_DLR_MAX_STREAMS", "2")]);
