@@ -58,6 +58,11 @@ struct Phase {
     admitted: AtomicU64,
     /// An answer has been written on this connection (it had its turn).
     answered: AtomicBool,
+    /// An answer is under way: its first byte is written, the connection
+    /// has not gone back to reading.
+    in_answer: AtomicBool,
+    /// A write of the answer is in progress (`since` is when it began).
+    writing: AtomicBool,
 }
 
 pub(crate) enum Verdict {
@@ -156,6 +161,14 @@ impl Admission {
                 .iter()
                 .filter(move |(_, e)| client.is_none() || e.client == client)
                 .filter(|(_, e)| !e.phase.busy.load(Ordering::SeqCst))
+                // An answer under way can go only while the client keeps
+                // a write of it waiting (it does not read); one whose
+                // answer is still being made (an event stream between
+                // events) is as busy as a handler.
+                .filter(|(_, e)| {
+                    !e.phase.in_answer.load(Ordering::SeqCst)
+                        || e.phase.writing.load(Ordering::SeqCst)
+                })
         };
         let answered = |e: &Entry| e.phase.answered.load(Ordering::SeqCst);
         let settled = |e: &Entry| age(&e.phase.admitted) >= GRACE_MS;
@@ -282,6 +295,8 @@ impl Ticket {
             .since
             .store(self.admission.now_ms(), Ordering::Relaxed);
         self.phase.busy.store(busy, Ordering::SeqCst);
+        self.phase.in_answer.store(false, Ordering::SeqCst);
+        self.phase.writing.store(false, Ordering::SeqCst);
     }
 }
 
@@ -294,21 +309,36 @@ impl Drop for Ticket {
 /// Held by a connection's answer writer. Once the answer is being written
 /// the request has been handled; a client that does not read it holds only
 /// its own connection, which may then be closed to make room like an idle
-/// one (the longest-blocked answer first).
+/// one (the longest-blocked write first). While no write is waiting on the
+/// client — an answer still being made, like an event stream between
+/// events — the connection is not closed to make room.
 pub(crate) struct Answering {
     admission: Arc<Admission>,
     phase: Arc<Phase>,
 }
 
 impl Answering {
-    /// The first write of an answer: evictable from now on, aged from now.
-    pub(crate) fn started(&self) {
+    /// A write of the answer begins: the connection is no longer busy with
+    /// the handler, and is aged from now until the write returns.
+    pub(crate) fn write_begins(&self) -> Writing<'_> {
         if self.phase.busy.load(Ordering::SeqCst) {
-            self.phase
-                .since
-                .store(self.admission.now_ms(), Ordering::Relaxed);
             self.phase.answered.store(true, Ordering::SeqCst);
+            self.phase.in_answer.store(true, Ordering::SeqCst);
             self.phase.busy.store(false, Ordering::SeqCst);
         }
+        self.phase
+            .since
+            .store(self.admission.now_ms(), Ordering::Relaxed);
+        self.phase.writing.store(true, Ordering::SeqCst);
+        Writing(self)
+    }
+}
+
+/// A write in progress; its end is marked when this is dropped.
+pub(crate) struct Writing<'a>(&'a Answering);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.phase.writing.store(false, Ordering::SeqCst);
     }
 }

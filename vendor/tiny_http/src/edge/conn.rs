@@ -43,12 +43,13 @@ struct OutboxWriter(Arc<Outbox>);
 
 impl Write for OutboxWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.answering.started();
+        let _writing = self.0.answering.write_begins();
         let mut stream = self.0.stream.lock().unwrap_or_else(|e| e.into_inner());
         stream.write(buf).inspect_err(|_| self.0.broken.store(true, Ordering::SeqCst))
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        let _writing = self.0.answering.write_begins();
         let mut stream = self.0.stream.lock().unwrap_or_else(|e| e.into_inner());
         stream.flush().inspect_err(|_| self.0.broken.store(true, Ordering::SeqCst))
     }
@@ -179,7 +180,9 @@ impl Conn<'_> {
         loop {
             if let Some((start, end)) = scanner.advance(&self.inbox, self.limits)? {
                 let head = parse_head(&self.inbox[start..end], self.limits)?;
-                self.pos = end;
+                // The head is parsed into owned fields: its bytes go, and
+                // the body reuses their room rather than adding to it.
+                self.inbox.drain(..end);
                 return Ok(head);
             }
             if !started && scanner.started(&self.inbox) {
@@ -198,6 +201,8 @@ impl Conn<'_> {
 
     /// The next `n` unconsumed bytes, reading until they are there.
     fn take(&mut self, n: usize, deadline: Instant) -> Result<Vec<u8>, Stop> {
+        let wanted = (self.pos + n).saturating_sub(self.inbox.len());
+        self.inbox.reserve_exact(wanted);
         while self.inbox.len() - self.pos < n {
             if !self.fill(deadline)? {
                 return Err(Stop::Refuse(TOO_SLOW));
@@ -302,6 +307,14 @@ impl Conn<'_> {
             self.deadline.set(deadline);
             self.set_read_timeout(left.max(Duration::from_millis(1)));
             let len = self.inbox.len();
+            if self.inbox.capacity() - len < CHUNK {
+                // One step to what the largest head needs, not doubling
+                // (which overshoots to twice that) nor small steps (each
+                // leaves a freed block behind in the allocator). A body
+                // longer than that has its room reserved by `take`.
+                let room = (self.limits.max_head + CHUNK).max(len + CHUNK);
+                self.inbox.reserve_exact(room - len);
+            }
             self.inbox.resize(len + CHUNK, 0);
             let read = self.reader.read(&mut self.inbox[len..]);
             self.inbox.truncate(len + *read.as_ref().unwrap_or(&0));
