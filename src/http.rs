@@ -316,6 +316,21 @@ impl ApiError {
     }
 }
 
+/// A path as the access line shows it: cut after `LOGGED_PATH` bytes, so
+/// one line stays short whatever URL a client sends (up to
+/// SINCH_DLR_MAX_URL).
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const LOGGED_PATH: usize = 200;
+    if path.len() <= LOGGED_PATH {
+        return path.into();
+    }
+    let mut end = LOGGED_PATH;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…(+{} bytes)", &path[..end], path.len() - end).into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,5 +377,14 @@ mod tests {
             ApiError::NotFound.into_reply().body,
             br#"{"error":"not found"}"#.to_vec()
         );
+    }
+
+    #[test]
+    fn logged_paths_are_cut_at_a_char_boundary() {
+        assert_eq!(logged_path("/api/messages"), "/api/messages");
+        let long = format!("/{}", "é".repeat(150));
+        let shown = logged_path(&long);
+        assert!(shown.len() < 220, "{shown}");
+        assert!(shown.ends_with("…(+102 bytes)"), "{shown}");
     }
 }

@@ -17,6 +17,7 @@ pub(crate) mod export;
 pub(crate) mod format;
 pub mod http;
 pub(crate) mod http_client;
+pub(crate) mod log_limit;
 pub(crate) mod metrics;
 pub(crate) mod periodic;
 pub mod phone;

@@ -419,7 +419,8 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
     }
     // The path only: query strings can hold phone numbers.
     log::info!(
-        "rid={rid:04x} {method} {path} {status} {}ms",
+        "rid={rid:04x} {method} {} {status} {}ms",
+        http::logged_path(&path),
         took.as_millis()
     );
 }
@@ -434,7 +435,10 @@ fn shed(app: &App, request: tiny_http::Request, rid: u64, method: &str, path: &s
     if let Err(e) = request.respond(into_response(reply, rid, false)) {
         log::debug!("rid={rid:04x} client went away: {e}");
     }
-    log::info!("rid={rid:04x} {method} {path} {status} busy: every worker taken");
+    log::info!(
+        "rid={rid:04x} {method} {} {status} busy: every worker taken",
+        http::logged_path(path)
+    );
 }
 
 fn dispatch(app: &App, req: &http::Request, rid: u64) -> Reply {

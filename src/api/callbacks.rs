@@ -13,13 +13,19 @@
 //! down) instead of waiting until Sinch's own request times out.
 
 use serde_json::json;
+use std::time::Duration;
 
 use crate::app::App;
 use crate::auth::Verified;
 use crate::clock::{now_micros, now_secs};
 use crate::http::{ApiError, BUSY_RETRY_AFTER, Reply, Request};
+use crate::log_limit::LogLimit;
 use crate::sinch::{Callback, ParseError, parse_callback};
 use crate::store::{CallbackResult, Quarantine, ReceiveCallback};
+
+/// Anyone can send a callback that fails authentication: their warnings
+/// are kept to a budget (the metric counts every one).
+static REFUSALS_LOGGED: LogLimit = LogLimit::new(20, Duration::from_secs(10));
 
 pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     let received_at = now_micros();
@@ -27,7 +33,9 @@ pub fn receive(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> 
         .callback_auth
         .verify(&req.headers, &req.body, now_secs())
         .map_err(|e| {
-            log::warn!("callback refused: {e}");
+            if let Some(note) = REFUSALS_LOGGED.admit() {
+                log::warn!("callback refused: {e}{note}");
+            }
             app.metrics.callback_unauthorized();
             ApiError::Unauthorized
         })?;

@@ -20,11 +20,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+use std::time::Duration;
 
 use crate::app::App;
 use crate::auth::{Secret, ct_eq};
 use crate::clock::now_secs;
 use crate::http::{ApiError, Reply, Request};
+use crate::log_limit::LogLimit;
 use crate::store::EndSessions;
 use crate::throttle::Blocked;
 
@@ -37,13 +39,18 @@ pub fn login_page(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
     Ok(html_reply(200, html::login_page(None)))
 }
 
+/// Refused logins and cross-site posts can come from anyone: their
+/// warnings are kept to a budget (the metrics count every one).
+static REFUSALS_LOGGED: LogLimit = LogLimit::new(20, Duration::from_secs(10));
 /// The gate for the dashboard's POSTs: sent from its own origin
 /// (origin.rs), else a 403 page.
 pub fn same_origin(app: &App, req: &Request) -> Result<(), Reply> {
     if origin::same_origin(req, app.public_url.as_deref()) {
         return Ok(());
     }
-    log::warn!("dashboard POST refused: Origin/Referer is not this dashboard");
+    if let Some(note) = REFUSALS_LOGGED.admit() {
+        log::warn!("dashboard POST refused: Origin/Referer is not this dashboard{note}");
+    }
     Err(html_reply(
         403,
         html::login_page(Some("Refused: this form was not sent from this dashboard.")),
@@ -124,11 +131,15 @@ fn login_reply(app: &App, req: &Request) -> Reply {
     match right {
         Ok(true) => {}
         Ok(false) => {
-            log::warn!("dashboard login refused");
+            if let Some(note) = REFUSALS_LOGGED.admit() {
+                log::warn!("dashboard login refused{note}");
+            }
             return html_reply(401, html::login_page(Some("Wrong token.")));
         }
         Err(blocked) => {
-            log::warn!("dashboard login throttled");
+            if let Some(note) = REFUSALS_LOGGED.admit() {
+                log::warn!("dashboard login throttled{note}");
+            }
             return too_many(blocked);
         }
     }

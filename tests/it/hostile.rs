@@ -377,3 +377,40 @@ fn secret_files_others_can_write_are_refused_at_start() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("writable by group or others"));
 }
+
+/// Refused callbacks and long paths cannot flood the log: refusal warnings
+/// are kept to 20 per 10 s (with a count of the rest), and an access line
+/// shows at most 200 bytes of the path.
+#[test]
+fn a_client_cannot_flood_the_log() {
+    let d = Daemon::start();
+    let body = recipient_report(
+        "flood",
+        "+15550000001",
+        "Delivered",
+        0,
+        "2026-11-30T00:00:00Z",
+    );
+    for _ in 0..200 {
+        let r = d.request(
+            "POST",
+            "/api/sinchCallbacks",
+            &[("x-sinch-webhook-signature", "bad")],
+            &body,
+        );
+        assert_eq!(r.status, 401);
+    }
+    let long = format!("/{}", "a".repeat(8000));
+    for _ in 0..50 {
+        assert_eq!(d.request("GET", &long, &[], b"").status, 404);
+    }
+    let log = d.stderr();
+    let refused = log
+        .lines()
+        .filter(|l| l.contains("callback refused"))
+        .count();
+    assert!((1..=21).contains(&refused), "{refused} refusal lines");
+    let longest = log.lines().map(str::len).max().unwrap_or(0);
+    assert!(longest < 400, "a log line of {longest} bytes");
+    assert!(log.contains("…(+7801 bytes)"), "the cut is said");
+}
