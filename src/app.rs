@@ -2,8 +2,8 @@
 //! configuration: by the daemon (server.rs) and by CLI commands that run
 //! without one (cli/target.rs).
 
-use std::sync::{Arc, OnceLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::{Duration, Instant};
 
 use crate::auth::{CallbackAuth, Secret};
 use crate::config::{Config, Load, SinchApi};
@@ -48,6 +48,9 @@ pub struct App {
     pub streams: Slots,
     /// When callbacks are answered 429 rather than kept waiting.
     pub load: Load,
+    /// /metrics' stale-message count and when it was worked out (it walks
+    /// up to 100,000 index rows, and /metrics is open by default).
+    pub stale_gauge: Mutex<Option<(Instant, usize)>>,
 }
 
 impl App {
@@ -77,6 +80,7 @@ impl App {
             deliveries: OnceLock::new(),
             streams: Slots::new(config.webhooks.max_streams),
             load: config.load,
+            stale_gauge: Mutex::new(None),
             metrics,
         }
     }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::http::{ApiError, Reply, Request};
@@ -33,10 +34,7 @@ pub fn metrics(app: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         db_bytes: std::fs::metadata(app.store.path()).map_or(0, |m| m.len()),
         messages: counts.messages,
         by_status: counts.by_status,
-        stale: app
-            .store
-            .stale_count(now - app.stale_after.as_micros() as i64)
-            .unwrap_or(0),
+        stale: stale_count(app, now),
     };
     let mut text = app.metrics.render(app.writer.stats(), &gauges);
     if let Some(server) = app.edge.get().and_then(std::sync::Weak::upgrade) {
@@ -87,4 +85,21 @@ fn event_gauges(app: &App) -> EventGauges {
             })
             .collect(),
     }
+}
+
+/// How often /metrics works the stale count out again; scrapes in between
+/// (and any flood of them) get the last count.
+const STALE_EVERY: Duration = Duration::from_secs(10);
+
+fn stale_count(app: &App, now: i64) -> usize {
+    let mut gauge = app.stale_gauge.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, count)) = *gauge
+        && at.elapsed() < STALE_EVERY
+    {
+        return count;
+    }
+    let since = now - app.stale_after.as_micros() as i64;
+    let count = app.store.stale_count(since).unwrap_or(0);
+    *gauge = Some((Instant::now(), count));
+    count
 }

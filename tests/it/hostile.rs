@@ -414,3 +414,40 @@ fn a_client_cannot_flood_the_log() {
     assert!(longest < 400, "a log line of {longest} bytes");
     assert!(log.contains("…(+7801 bytes)"), "the cut is said");
 }
+
+/// /metrics is open by default and its stale count walks an index: it is
+/// worked out at most every 10 s, so a flood of scrapes costs one walk.
+#[test]
+fn the_stale_gauge_is_worked_out_at_most_every_ten_seconds() {
+    let d = Daemon::with_env(&[
+        ("SINCH_DLR_API_TOKEN", TOKEN),
+        ("SINCH_DLR_STALE_AFTER", "0"),
+    ]);
+    let stale = |d: &Daemon| -> String {
+        let text = d.get("/metrics").text();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("sinch_dlr_stale_messages "))
+            .unwrap_or_else(|| panic!("no stale gauge in:\n{text}"));
+        line.to_string()
+    };
+    let register = |to: &str| {
+        let r = d.post_api(
+            "/api/messages",
+            &serde_json::json!({"to": to, "batch_id": "STALE"}),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    };
+    register("+15550000001");
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(stale(&d), "sinch_dlr_stale_messages 1");
+    register("+15550000002");
+    std::thread::sleep(Duration::from_millis(10));
+    for _ in 0..20 {
+        assert_eq!(
+            stale(&d),
+            "sinch_dlr_stale_messages 1",
+            "the count of 10 s ago"
+        );
+    }
+}
