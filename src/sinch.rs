@@ -114,6 +114,9 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, ParseError> {
         #[serde(rename = "type")]
         kind: Option<Value>,
     }
+    // A UTF-8 byte order mark may open JSON text (RFC 8259 8.1 lets a
+    // parser ignore it); the signature was checked over the bytes as sent.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     if !looks_like_object(body) {
         // serde would happily read a struct from a JSON array; say what it is.
         // Parsed to a Value, not skipped: IgnoredAny does not check that
@@ -419,5 +422,16 @@ mod tests {
                 "{body:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_json_is_ignored() {
+        let body = br#"{"type":"recipient_delivery_report_sms","batch_id":"b","recipient":"15551230001","code":0,"status":"Delivered","at":"2025-01-01T00:00:00Z"}"#;
+        let with_bom = [&b"\xEF\xBB\xBF"[..], body].concat();
+        assert!(parse_callback(&with_bom).is_ok());
+        assert_eq!(
+            format!("{:?}", parse_callback(&with_bom)),
+            format!("{:?}", parse_callback(body))
+        );
     }
 }
