@@ -30,7 +30,7 @@ pub(crate) mod retention;
 pub(crate) mod routes;
 pub(crate) mod sending;
 pub mod server;
-pub mod signing;
+pub(crate) mod signing;
 pub mod sinch;
 pub(crate) mod sinch_client;
 pub(crate) mod sinch_error;

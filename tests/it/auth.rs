@@ -13,7 +13,7 @@ use base64::Engine;
 ///   Sinch then drops for good. A present algorithm header must say
 ///   HmacSHA256 (never lets the sender pick a weaker one).
 /// * `invalid_signature_trailing_space`: refused at function level (unit
-///   test in src/auth.rs compares verbatim). Over HTTP, tiny_http strips the
+///   test in src/auth/tests.rs compares verbatim). Over HTTP, tiny_http strips the
 ///   optional whitespace around header values (RFC 9110), so what reaches the
 ///   verifier is the genuine signature and the callback is accepted.
 #[test]

@@ -160,14 +160,17 @@ fn unreadable_dotenv_lines_are_refused_naming_file_and_line() {
     }
 }
 
-/// Every variable that may come from a file.
-const FILE_VARIABLES: &[&str] = &[
-    "SINCH_DLR_API_TOKEN_FILE",
-    "SINCH_DLR_CALLBACK_SECRETS_FILE",
-    "SINCH_WEBHOOK_SECRET_FILE",
-    "SINCH_DLR_CALLBACK_BASIC_FILE",
-    "SINCH_API_TOKEN_FILE",
-];
+/// Every variable that may come from a file: `NAME_FILE` for each secret
+/// in the one list (so a secret added later is tested too).
+fn file_variables() -> Vec<String> {
+    let all: Vec<String> = sinch_dlr::config::VARIABLES
+        .iter()
+        .filter(|v| v.secret)
+        .map(|v| format!("{}_FILE", v.name))
+        .collect();
+    assert!(all.len() >= 8, "{all:?}");
+    all
+}
 
 fn write_secret(path: &Path, text: &str, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
@@ -184,7 +187,8 @@ fn empty_secret_files_are_refused_naming_the_variable() {
     let secret = dir.path().join("secret");
     for text in ["", " \n\n"] {
         write_secret(&secret, text, 0o600);
-        for var in FILE_VARIABLES {
+        for var in &file_variables() {
+            let var = var.as_str();
             let out = run(
                 dir.path(),
                 &["serve", "--listen", "127.0.0.1:0"],
@@ -237,7 +241,8 @@ fn a_secret_set_twice_is_refused_naming_both() {
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     write_secret(&secret, "from-the-file\n", 0o600);
-    for var in FILE_VARIABLES {
+    for var in &file_variables() {
+        let var = var.as_str();
         let name = var.trim_end_matches("_FILE");
         let out = run(
             dir.path(),
