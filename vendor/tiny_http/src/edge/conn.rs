@@ -121,7 +121,7 @@ pub(crate) fn serve_connection(
         secure,
         limits,
         ticket,
-        inbox: Vec::with_capacity(4096),
+        inbox: Vec::new(),
         pos: 0,
         read_timeout: None,
     };
@@ -300,6 +300,7 @@ impl Conn<'_> {
     /// the deadline passed, `Err(Quiet)` the client closed or failed.
     fn fill(&mut self, deadline: Instant) -> Result<bool, Stop> {
         const CHUNK: usize = 8 * 1024;
+        const ORDINARY: usize = 16 * 1024;
         loop {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return Ok(false);
@@ -308,11 +309,15 @@ impl Conn<'_> {
             self.set_read_timeout(left.max(Duration::from_millis(1)));
             let len = self.inbox.len();
             if self.inbox.capacity() - len < CHUNK {
-                // One step to what the largest head needs, not doubling
-                // (which overshoots to twice that) nor small steps (each
-                // leaves a freed block behind in the allocator). A body
-                // longer than that has its room reserved by `take`.
-                let room = (self.limits.max_head + CHUNK).max(len + CHUNK);
+                // Room for an ordinary request first; past that, one step
+                // to what the largest head needs — not doubling (which
+                // overshoots to twice that) nor small steps (each leaves a
+                // freed block behind in the allocator). A body longer than
+                // that has its room reserved by `take`.
+                let room = match len + CHUNK <= ORDINARY {
+                    true => ORDINARY,
+                    false => (self.limits.max_head + CHUNK).max(len + CHUNK),
+                };
                 self.inbox.reserve_exact(room - len);
             }
             self.inbox.resize(len + CHUNK, 0);
