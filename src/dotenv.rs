@@ -105,23 +105,8 @@ fn statements(text: &str) -> Vec<Statement> {
         if c == '\n' {
             line += 1;
         }
-        match quote {
-            Quote::Single => {
-                if c == '\'' {
-                    quote = Quote::None;
-                }
-                continue;
-            }
-            Quote::Double => {
-                match c {
-                    '"' => quote = Quote::None,
-                    '$' => current.get_or_insert_default().expands = true,
-                    '\\' => escaped(&mut chars, &mut line, current.as_mut()),
-                    _ => {}
-                }
-                continue;
-            }
-            Quote::None => {}
+        if in_quotes(c, &mut quote, &mut current, &mut chars, &mut line) {
+            continue;
         }
         match c {
             '\n' => {
@@ -154,6 +139,29 @@ fn statements(text: &str) -> Vec<Statement> {
     }
     out.extend(current);
     out
+}
+
+/// A character inside quotes: it closes them or is part of the value.
+/// False when outside quotes.
+fn in_quotes(
+    c: char,
+    quote: &mut Quote,
+    current: &mut Option<Statement>,
+    chars: &mut std::iter::Peekable<std::str::Chars>,
+    line: &mut usize,
+) -> bool {
+    match quote {
+        Quote::None => return false,
+        Quote::Single if c == '\'' => *quote = Quote::None,
+        Quote::Single => {}
+        Quote::Double => match c {
+            '"' => *quote = Quote::None,
+            '$' => current.get_or_insert_default().expands = true,
+            '\\' => escaped(chars, line, current.as_mut()),
+            _ => {}
+        },
+    }
+    true
 }
 
 /// The character after a backslash is taken as it is.
