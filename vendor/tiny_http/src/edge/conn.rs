@@ -55,6 +55,9 @@ impl Write for OutboxWriter {
     }
 }
 
+/// The most one read takes from the socket.
+const CHUNK: usize = 8 * 1024;
+
 /// Why reading a request stopped.
 enum Stop {
     /// The client closed, went quiet between requests, or was closed to
@@ -204,7 +207,8 @@ impl Conn<'_> {
         let wanted = (self.pos + n).saturating_sub(self.inbox.len());
         self.inbox.reserve_exact(wanted);
         while self.inbox.len() - self.pos < n {
-            if !self.fill(deadline)? {
+            let rest = self.pos + n - self.inbox.len();
+            if !self.fill_up_to(deadline, rest)? {
                 return Err(Stop::Refuse(TOO_SLOW));
             }
         }
@@ -299,8 +303,14 @@ impl Conn<'_> {
     /// Reads more bytes before `deadline`: `Ok(true)` got some, `Ok(false)`
     /// the deadline passed, `Err(Quiet)` the client closed or failed.
     fn fill(&mut self, deadline: Instant) -> Result<bool, Stop> {
-        const CHUNK: usize = 8 * 1024;
+        self.fill_up_to(deadline, CHUNK)
+    }
+
+    /// `fill`, reading at most `most` bytes (a body's rest: its room was
+    /// reserved exactly, and a read past it would grow the buffer again).
+    fn fill_up_to(&mut self, deadline: Instant, most: usize) -> Result<bool, Stop> {
         const ORDINARY: usize = 16 * 1024;
+        let step = most.clamp(1, CHUNK);
         loop {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return Ok(false);
@@ -308,19 +318,19 @@ impl Conn<'_> {
             self.deadline.set(deadline);
             self.set_read_timeout(left.max(Duration::from_millis(1)));
             let len = self.inbox.len();
-            if self.inbox.capacity() - len < CHUNK {
+            if self.inbox.capacity() - len < step {
                 // Room for an ordinary request first; past that, one step
                 // to what the largest head needs — not doubling (which
                 // overshoots to twice that) nor small steps (each leaves a
                 // freed block behind in the allocator). A body longer than
                 // that has its room reserved by `take`.
-                let room = match len + CHUNK <= ORDINARY {
+                let room = match len + step <= ORDINARY {
                     true => ORDINARY,
-                    false => (self.limits.max_head + CHUNK).max(len + CHUNK),
+                    false => (self.limits.max_head + CHUNK).max(len + step),
                 };
                 self.inbox.reserve_exact(room - len);
             }
-            self.inbox.resize(len + CHUNK, 0);
+            self.inbox.resize(len + step, 0);
             let read = self.reader.read(&mut self.inbox[len..]);
             self.inbox.truncate(len + *read.as_ref().unwrap_or(&0));
             match read {
