@@ -316,19 +316,27 @@ impl ApiError {
     }
 }
 
-/// A path as the access line shows it: cut after `LOGGED_PATH` bytes, so
-/// one line stays short whatever URL a client sends (up to
-/// SINCH_DLR_MAX_URL).
+/// A path as the access line shows it: cut after 200 bytes, so one line
+/// stays short whatever URL a client sends (up to SINCH_DLR_MAX_URL).
 pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const LOGGED_PATH: usize = 200;
-    if path.len() <= LOGGED_PATH {
-        return path.into();
+    cut_for_log(path, 200)
+}
+
+/// A method as the access line shows it: any token is a method to HTTP,
+/// and the request line may be as long as a URL.
+pub fn logged_method(method: &str) -> std::borrow::Cow<'_, str> {
+    cut_for_log(method, 16)
+}
+
+fn cut_for_log(text: &str, most: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= most {
+        return text.into();
     }
-    let mut end = LOGGED_PATH;
-    while !path.is_char_boundary(end) {
+    let mut end = most;
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…(+{} bytes)", &path[..end], path.len() - end).into()
+    format!("{}…(+{} bytes)", &text[..end], text.len() - end).into()
 }
 
 #[cfg(test)]
@@ -386,5 +394,10 @@ mod tests {
         let shown = logged_path(&long);
         assert!(shown.len() < 220, "{shown}");
         assert!(shown.ends_with("…(+102 bytes)"), "{shown}");
+        assert_eq!(logged_method("GET"), "GET");
+        assert_eq!(
+            logged_method(&"X".repeat(8000)),
+            format!("{}…(+7984 bytes)", "X".repeat(16))
+        );
     }
 }

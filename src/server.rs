@@ -419,7 +419,8 @@ fn serve_one(app: &App, mut request: tiny_http::Request, rid: u64, permits: &Per
     }
     // The path only: query strings can hold phone numbers.
     log::info!(
-        "rid={rid:04x} {method} {} {status} {}ms",
+        "rid={rid:04x} {} {} {status} {}ms",
+        http::logged_method(&method),
         http::logged_path(&path),
         took.as_millis()
     );
@@ -436,7 +437,8 @@ fn shed(app: &App, request: tiny_http::Request, rid: u64, method: &str, path: &s
         log::debug!("rid={rid:04x} client went away: {e}");
     }
     log::info!(
-        "rid={rid:04x} {method} {} {status} busy: every worker taken",
+        "rid={rid:04x} {} {} {status} busy: every worker taken",
+        http::logged_method(method),
         http::logged_path(path)
     );
 }

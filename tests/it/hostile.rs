@@ -404,6 +404,11 @@ fn a_client_cannot_flood_the_log() {
     for _ in 0..50 {
         assert_eq!(d.request("GET", &long, &[], b"").status, 404);
     }
+    // Any token is a method to HTTP, as long as a URL may be.
+    let method = "X".repeat(8000);
+    for _ in 0..50 {
+        assert_eq!(d.request(&method, "/healthz", &[], b"").status, 405);
+    }
     let log = d.stderr();
     let refused = log
         .lines()
