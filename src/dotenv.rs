@@ -50,6 +50,14 @@ fn read_statement(at: &Statement) -> Result<Entry, (usize, String)> {
                 .to_string(),
         )
     };
+    if at.runs_on {
+        return Err((
+            at.line,
+            "a quote inside the value is not closed on its line (dotenvy would take the lines \
+             after it into this value); put the whole value in quotes"
+                .to_string(),
+        ));
+    }
     let mut found = dotenvy::from_read_iter(at.text.as_bytes());
     let (key, value) = match (found.next(), found.next()) {
         (Some(Ok(pair)), None) => pair,
@@ -79,6 +87,11 @@ struct Statement {
     line: usize,
     expands: bool,
     text: String,
+    /// The open quote began inside the value (`it's`), not at its start.
+    quote_inside_value: bool,
+    /// Such a quote ran past the end of the line: dotenvy would join the
+    /// lines after it into this value, so they would be lost.
+    runs_on: bool,
 }
 
 #[derive(PartialEq)]
@@ -104,6 +117,9 @@ fn statements(text: &str) -> Vec<Statement> {
         }
         if c == '\n' {
             line += 1;
+            if let Some(s) = current.as_mut().filter(|_| quote != Quote::None) {
+                s.runs_on |= s.quote_inside_value;
+            }
         }
         if in_quotes(c, &mut quote, &mut current, &mut chars, &mut line) {
             continue;
@@ -126,9 +142,13 @@ fn statements(text: &str) -> Vec<Statement> {
         }
         let statement = current.get_or_insert_with(|| Statement {
             line,
-            expands: false,
             text: c.to_string(),
+            ..Statement::default()
         });
+        if c == '\'' || c == '"' {
+            let before = &statement.text[..statement.text.len() - 1];
+            statement.quote_inside_value = !before.trim_end().ends_with('=');
+        }
         match c {
             '\'' => quote = Quote::Single,
             '"' => quote = Quote::Double,
@@ -245,6 +265,18 @@ mod tests {
         );
         // A $ on the line after such a comment is still seen.
         assert_eq!(refused_line("A=x  # see \"docs\nB=$HOME-x\"\n"), 2);
+    }
+
+    #[test]
+    fn a_quote_inside_a_value_never_takes_the_next_lines() {
+        assert_eq!(refused_line("A=1\nB=it's\nSECRET=abc\nC=don't\n"), 2);
+        assert_eq!(refused_line("A=say\"hi\nB=1\nC=x\"y\n"), 1);
+        // At the start of the value, a quote may span lines.
+        assert_eq!(
+            pairs("J=\"multi\nline\"\n"),
+            [("J".into(), "multi\nline".into())]
+        );
+        assert_eq!(pairs("export K = 'a\nb'\n"), [("K".into(), "a\nb".into())]);
     }
 
     #[test]
