@@ -74,9 +74,10 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// An endpoint URL as pages show it: credentials in the userinfo and the
-/// query's values replaced by `[set]` (both often carry a receiver's
-/// token); scheme, host, path and query keys kept so it is recognisable.
+/// A URL as pages and check-config show it: the userinfo, the query's
+/// values (or a bare part) and the fragment replaced by `[set]` (all often
+/// carry a receiver's token); scheme, host, path and query keys kept so it
+/// is recognisable. A token in the path (`/hooks/T0K3N`) is shown.
 pub fn shown_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
@@ -98,13 +99,15 @@ pub fn shown_url(url: &str) -> String {
             .split('&')
             .map(|pair| match pair.split_once('=') {
                 Some((k, _)) => format!("{k}=[set]"),
-                None => pair.to_string(),
+                None if pair.is_empty() => String::new(),
+                // A bare part may be a token itself (`?s3cr3t`).
+                None => "[set]".to_string(),
             })
             .collect();
         out += &format!("?{}", keys.join("&"));
     }
-    if let Some(f) = fragment {
-        out += &format!("#{f}");
+    if fragment.is_some() {
+        out += "#[set]";
     }
     out
 }
@@ -133,10 +136,10 @@ mod tests {
     use super::shown_url;
 
     #[test]
-    fn shown_urls_hide_userinfo_and_query_values_only() {
+    fn shown_urls_hide_userinfo_query_values_and_fragments() {
         assert_eq!(
             shown_url("https://user:pa55@hooks.example.com:8443/in?token=abc&x=1&flag"),
-            "https://[set]@hooks.example.com:8443/in?token=[set]&x=[set]&flag"
+            "https://[set]@hooks.example.com:8443/in?token=[set]&x=[set]&[set]"
         );
         assert_eq!(
             shown_url("http://tok@host/p@th"),
@@ -149,7 +152,7 @@ mod tests {
         );
         assert_eq!(
             shown_url("http://a:b@h?q=s#frag"),
-            "http://[set]@h?q=[set]#frag"
+            "http://[set]@h?q=[set]#[set]"
         );
     }
 }
