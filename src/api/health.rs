@@ -99,7 +99,12 @@ fn stale_count(app: &App, now: i64) -> usize {
         return count;
     }
     let since = now - app.stale_after.as_micros() as i64;
-    let count = app.store.stale_count(since).unwrap_or(0);
-    *gauge = Some((Instant::now(), count));
-    count
+    match app.store.stale_count(since) {
+        Ok(count) => {
+            *gauge = Some((Instant::now(), count));
+            count
+        }
+        // Not kept: the next scrape tries again.
+        Err(_) => 0,
+    }
 }

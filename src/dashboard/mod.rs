@@ -40,15 +40,17 @@ pub fn login_page(_: &App, _: &Request, _: &[&str]) -> Result<Reply, ApiError> {
 }
 
 /// Refused logins and cross-site posts can come from anyone: their
-/// warnings are kept to a budget (the metrics count every one).
-static REFUSALS_LOGGED: LogLimit = LogLimit::new(20, Duration::from_secs(10));
+/// warnings are kept to a budget each (the metrics count every one), so a
+/// flood of one kind does not hide the other.
+static LOGINS_LOGGED: LogLimit = LogLimit::new(20, Duration::from_secs(10));
+static CROSS_SITE_LOGGED: LogLimit = LogLimit::new(20, Duration::from_secs(10));
 /// The gate for the dashboard's POSTs: sent from its own origin
 /// (origin.rs), else a 403 page.
 pub fn same_origin(app: &App, req: &Request) -> Result<(), Reply> {
     if origin::same_origin(req, app.public_url.as_deref()) {
         return Ok(());
     }
-    if let Some(note) = REFUSALS_LOGGED.admit() {
+    if let Some(note) = CROSS_SITE_LOGGED.admit() {
         log::warn!("dashboard POST refused: Origin/Referer is not this dashboard{note}");
     }
     Err(html_reply(
@@ -131,13 +133,13 @@ fn login_reply(app: &App, req: &Request) -> Reply {
     match right {
         Ok(true) => {}
         Ok(false) => {
-            if let Some(note) = REFUSALS_LOGGED.admit() {
+            if let Some(note) = LOGINS_LOGGED.admit() {
                 log::warn!("dashboard login refused{note}");
             }
             return html_reply(401, html::login_page(Some("Wrong token.")));
         }
         Err(blocked) => {
-            if let Some(note) = REFUSALS_LOGGED.admit() {
+            if let Some(note) = LOGINS_LOGGED.admit() {
                 log::warn!("dashboard login throttled{note}");
             }
             return too_many(blocked);
