@@ -585,5 +585,7 @@ fn full_heads_and_bodies_cost_a_bounded_amount_per_connection() {
     });
     let per_connection = (peak - before) / n as u64;
     eprintln!("{n} full connections: {per_connection} KiB each (RSS {before} -> {peak} KiB)");
-    assert!(per_connection <= 256, "{per_connection} KiB per connection");
+    // The static release binary measures ~190 KiB, this debug build ~220;
+    // buffers that grew by doubling cost ~500 here.
+    assert!(per_connection <= 320, "{per_connection} KiB per connection");
 }

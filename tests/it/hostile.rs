@@ -391,6 +391,7 @@ fn a_client_cannot_flood_the_log() {
         0,
         "2026-11-30T00:00:00Z",
     );
+    let started = Instant::now();
     for _ in 0..200 {
         let r = d.request(
             "POST",
@@ -414,7 +415,12 @@ fn a_client_cannot_flood_the_log() {
         .lines()
         .filter(|l| l.contains("callback refused"))
         .count();
-    assert!((1..=21).contains(&refused), "{refused} refusal lines");
+    // 20 per 10 s window (a slow machine may span more than one).
+    let windows = started.elapsed().as_secs() as usize / 10 + 1;
+    assert!(
+        (1..=20 * windows + 1).contains(&refused),
+        "{refused} refusal lines in {windows} window(s)"
+    );
     let longest = log.lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 400, "a log line of {longest} bytes");
     assert!(log.contains("…(+7801 bytes)"), "the cut is said");
