@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::StoreError;
 use super::apply::Tx;
 use super::events::{EventRecord, EventType};
-use super::record::{RECORD_VERSION, decode};
+use super::record::RECORD_VERSION;
 use super::tables::NEXT_EVENT_SEQ;
 use crate::clock::{Micros, now_micros};
 
@@ -87,19 +87,8 @@ impl Tx<'_> {
 
     /// Removes up to `limit` events committed before `before`, oldest first.
     pub(super) fn prune_events(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
-        let mut old = Vec::new();
-        for row in self.events.open()?.iter()?.take(limit) {
-            let (seq, value) = row?;
-            let record: EventRecord = decode("events", value.value())?;
-            if record.at >= before {
-                break;
-            }
-            old.push(seq.value());
-        }
-        for seq in &old {
-            self.events.open()?.remove(seq)?;
-        }
-        Ok(old.len() as u64)
+        let table = self.events.open()?;
+        super::prune::remove_older(table, "events", before, limit, |e: &EventRecord| e.at)
     }
 }
 
@@ -114,7 +103,7 @@ mod tests {
         row.extend_from_slice(b"{\"v\":1,\"type\":\"message.registered\",\"at\":42,\"data\":");
         serde_json::to_writer(&mut row, &data).unwrap();
         row.push(b'}');
-        let r: EventRecord = decode("events", &row).unwrap();
+        let r: EventRecord = super::super::record::decode("events", &row).unwrap();
         assert_eq!((r.v, r.kind.as_str(), r.at), (1, "message.registered", 42));
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(r.data.unwrap().get()).unwrap(),

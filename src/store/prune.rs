@@ -110,19 +110,14 @@ impl Tx<'_> {
 
     /// Quarantine ids grow with time, so the oldest come first.
     fn prune_quarantine(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
-        let mut old = Vec::new();
-        for row in self.quarantine.open()?.iter()?.take(limit) {
-            let (k, v) = row?;
-            let r: QuarantineRecord = decode("quarantine", v.value())?;
-            if r.received_at >= before {
-                break;
-            }
-            old.push(k.value());
-        }
-        for id in &old {
-            self.quarantine.open()?.remove(id)?;
-        }
-        Ok(old.len() as u64)
+        let table = self.quarantine.open()?;
+        remove_older(
+            table,
+            "quarantine",
+            before,
+            limit,
+            |r: &QuarantineRecord| r.received_at,
+        )
     }
 
     fn prune_batch_reports(&mut self, before: Micros, limit: usize) -> Result<u64, StoreError> {
@@ -142,4 +137,27 @@ impl Tx<'_> {
         }
         Ok(rows.len() as u64)
     }
+}
+
+/// Removes, oldest first, up to `limit` rows of a table whose keys grow
+/// with time (ids, seqs), while the record's `at` is before `before`.
+pub(super) fn remove_older<T: serde::de::DeserializeOwned>(
+    table: &mut Table<'_, u64, &'static [u8]>,
+    name: &'static str,
+    before: Micros,
+    limit: usize,
+    at: impl Fn(&T) -> Micros,
+) -> Result<u64, StoreError> {
+    let mut old = Vec::new();
+    for row in table.iter()?.take(limit) {
+        let (key, value) = row?;
+        if at(&decode::<T>(name, value.value())?) >= before {
+            break;
+        }
+        old.push(key.value());
+    }
+    for key in &old {
+        table.remove(key)?;
+    }
+    Ok(old.len() as u64)
 }
