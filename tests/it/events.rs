@@ -7,7 +7,6 @@
 use crate::support::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 fn daemon(extra: &[(&str, &str)]) -> Daemon {
@@ -226,48 +225,13 @@ fn sigterm_answers_held_polls_at_once() {
     assert_eq!(poll.join().unwrap().status, 200);
 }
 
-/// Reads SSE events (id, event, data) until `n` have come.
-fn read_sse(reader: &mut BufReader<TcpStream>, n: usize) -> Vec<(u64, String, Value)> {
-    let mut out = Vec::new();
-    let (mut id, mut kind) = (0, String::new());
-    let mut line = String::new();
-    while out.len() < n {
-        line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "stream ended");
-        let l = line.trim_end();
-        if let Some(v) = l.strip_prefix("id: ") {
-            id = v.parse().unwrap();
-        } else if let Some(v) = l.strip_prefix("event: ") {
-            kind = v.to_string();
-        } else if let Some(v) = l.strip_prefix("data: ") {
-            out.push((id, kind.clone(), serde_json::from_str(v).unwrap()));
-        }
-    }
-    out
-}
-
-fn open_stream(d: &Daemon, headers: &str) -> BufReader<TcpStream> {
-    let mut s = TcpStream::connect(d.addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /api/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{headers}\r\n"
-    )
-    .unwrap();
-    let mut reader = BufReader::new(s);
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
-    reader
-}
-
 #[test]
 fn a_stream_resumes_after_last_event_id_and_sends_events_as_they_commit() {
     let d = daemon(&[]);
     for i in 0..3 {
         delivered(&d, &format!("1555700010{i}"), "Delivered");
     }
-    let mut first = open_stream(&d, "");
+    let mut first = open_event_stream(&d, "");
     let got = read_sse(&mut first, 3);
     assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(got[0].1, "message.status_updated");
@@ -279,7 +243,7 @@ fn a_stream_resumes_after_last_event_id_and_sends_events_as_they_commit() {
     eprintln!("stream got the event {:?} after the callback", t.elapsed());
     drop(first);
     // A reconnect with Last-Event-ID: 2 gets 3 and 4, not 1 and 2.
-    let mut again = open_stream(&d, "Last-Event-ID: 2\r\n");
+    let mut again = open_event_stream(&d, "Last-Event-ID: 2\r\n");
     let got = read_sse(&mut again, 2);
     assert_eq!(got.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 4]);
 }
@@ -310,7 +274,7 @@ fn a_cursor_past_the_end_of_the_log_is_a_conflict_not_a_wait() {
         b"",
     );
     assert_eq!(r.status, 409, "{}", r.text());
-    let mut at_end = open_stream(&d, "Last-Event-ID: 2\r\n");
+    let mut at_end = open_event_stream(&d, "Last-Event-ID: 2\r\n");
     delivered(&d, "15557000400", "Delivered");
     assert_eq!(read_sse(&mut at_end, 1)[0].0, 3);
 }
@@ -318,8 +282,8 @@ fn a_cursor_past_the_end_of_the_log_is_a_conflict_not_a_wait() {
 #[test]
 fn streams_beyond_the_cap_get_503_with_retry_after() {
     let d = daemon(&[("SINCH_DLR_MAX_STREAMS", "2")]);
-    let _a = open_stream(&d, "");
-    let _b = open_stream(&d, "");
+    let _a = open_event_stream(&d, "");
+    let _b = open_event_stream(&d, "");
     let r = d.get("/api/events/stream");
     assert_eq!(r.status, 503);
     assert!(r.header("Retry-After").is_some());

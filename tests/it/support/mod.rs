@@ -12,8 +12,8 @@ pub use http::*;
 pub use sinch::*;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -373,4 +373,41 @@ pub fn secret_daemon(extra: &[(&str, &str)]) -> Daemon {
     ];
     env.extend_from_slice(extra);
     Daemon::with_env(&env)
+}
+
+/// Reads SSE events (id, event, data) until `n` have come.
+pub fn read_sse(reader: &mut BufReader<TcpStream>, n: usize) -> Vec<(u64, String, Value)> {
+    let mut out = Vec::new();
+    let (mut id, mut kind) = (0, String::new());
+    let mut line = String::new();
+    while out.len() < n {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "stream ended");
+        let l = line.trim_end();
+        if let Some(v) = l.strip_prefix("id: ") {
+            id = v.parse().unwrap();
+        } else if let Some(v) = l.strip_prefix("event: ") {
+            kind = v.to_string();
+        } else if let Some(v) = l.strip_prefix("data: ") {
+            out.push((id, kind.clone(), serde_json::from_str(v).unwrap()));
+        }
+    }
+    out
+}
+
+/// Opens `GET /api/events/stream` with the test token and `headers`
+/// (each ending in CRLF); the status line must be 200.
+pub fn open_event_stream(d: &Daemon, headers: &str) -> BufReader<TcpStream> {
+    let mut s = TcpStream::connect(d.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /api/events/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{headers}\r\n"
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    reader
 }
