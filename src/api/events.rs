@@ -90,7 +90,7 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         .store
         .events(q.after, q.limit, &wanted)
         .map_err(unavailable)?;
-    within_log(q.after, &page)?;
+    within_log(q.after, page.oldest_seq, page.last_seq)?;
     if !page.events.is_empty() || q.wait.is_zero() {
         return Ok(Reply::json(200, &page));
     }
@@ -138,16 +138,16 @@ pub fn list(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
 /// was restored from an older backup (the events after it are gone, and
 /// new ones will take their seqs) or this is another database. Waiting
 /// would skip events without a word; say so instead.
-fn within_log(after: u64, page: &EventPage) -> Result<(), ApiError> {
-    if after <= page.last_seq {
+fn within_log(after: u64, oldest_seq: u64, last_seq: u64) -> Result<(), ApiError> {
+    if after <= last_seq {
         return Ok(());
     }
     Err(ApiError::Conflict(format!(
         "after={after} is past the newest event of this log ({}): the database was restored \
          from an older backup or is another one; read again from after={} (events you \
          already have may come again under the same seqs with other contents)",
-        page.last_seq,
-        page.oldest_seq.saturating_sub(1)
+        last_seq,
+        oldest_seq.saturating_sub(1)
     )))
 }
 
@@ -194,11 +194,8 @@ pub fn stream(app: &App, req: &Request, _: &[&str]) -> Result<Reply, ApiError> {
         })?),
     };
     let after = resume.unwrap_or(q.after);
-    let first = app
-        .store
-        .events(after, 1, &|_| false)
-        .map_err(unavailable)?;
-    within_log(after, &first)?;
+    let (oldest_seq, last_seq) = app.store.event_bounds().map_err(unavailable)?;
+    within_log(after, oldest_seq, last_seq)?;
     let slot = app.streams.take().ok_or_else(|| {
         ApiError::Full("too many event streams are open; retry in a few seconds".into())
     })?;

@@ -199,7 +199,7 @@ pub(super) fn page(
             }
         }
     }
-    let oldest_seq = table.first()?.map_or(0, |(k, _)| k.value());
+    let oldest_seq = oldest_seq(txn)?;
     let (_, last_seq) = read::event_log(txn)?;
     Ok(EventPage {
         events,
@@ -207,4 +207,12 @@ pub(super) fn page(
         oldest_seq,
         last_seq,
     })
+}
+
+/// The oldest event still kept (0: the log is empty).
+pub(super) fn oldest_seq(txn: &ReadTransaction) -> Result<u64, StoreError> {
+    Ok(txn
+        .open_table(EVENTS)?
+        .first()?
+        .map_or(0, |(k, _)| k.value()))
 }

@@ -161,6 +161,15 @@ impl Store {
         self.bell.last()
     }
 
+    /// The oldest event kept and the newest seq given, as the file has them
+    /// now (0, 0: none yet).
+    pub fn event_bounds(&self) -> Result<(u64, u64), StoreError> {
+        let db = self.database()?;
+        let txn = db.begin_read()?;
+        let (_, last) = read::event_log(&txn)?;
+        Ok((events::oldest_seq(&txn)?, last))
+    }
+
     /// Rung after each commit that appended events.
     pub fn bell(&self) -> &Arc<Bell> {
         &self.bell
