@@ -19,16 +19,10 @@ impl Tx<'_> {
         kind: EventType,
         data: &impl Serialize,
     ) -> Result<(), StoreError> {
-        let seq = self.take_event_seq()?;
-        // The row is EventRecord's JSON, written in one pass: the data is
-        // serialised straight into it.
-        let mut row = Vec::with_capacity(1024);
-        self.event_head(&mut row, kind);
-        row.extend_from_slice(b"\"data\":");
-        serde_json::to_writer(&mut row, data).expect("views always serialise");
-        row.push(b'}');
-        self.events.open()?.insert(seq, row.as_slice())?;
-        Ok(())
+        // The data is serialised straight into the row.
+        self.append(kind, "data", |row| {
+            serde_json::to_writer(row, data).expect("views always serialise")
+        })
     }
 
     /// Appends a `message.*` event: the message record as it is now (the
@@ -40,11 +34,30 @@ impl Tx<'_> {
         kind: EventType,
         record: &[u8],
     ) -> Result<(), StoreError> {
+        self.append(kind, "message", |row| row.extend_from_slice(record))
+    }
+
+    /// One event row, EventRecord's JSON written in one pass:
+    /// `{"v":1,"type":"…","at":…,"<field>":<payload>}`.
+    fn append(
+        &mut self,
+        kind: EventType,
+        field: &str,
+        payload: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), StoreError> {
         let seq = self.take_event_seq()?;
-        let mut row = Vec::with_capacity(768);
-        self.event_head(&mut row, kind);
-        row.extend_from_slice(b"\"message\":");
-        row.extend_from_slice(record);
+        let mut row = Vec::with_capacity(1024);
+        // Piece by piece: cheaper on the writer thread than `write!`.
+        row.extend_from_slice(b"{\"v\":");
+        row.extend_from_slice(RECORD_VERSION.to_string().as_bytes());
+        row.extend_from_slice(b",\"type\":\"");
+        row.extend_from_slice(kind.as_str().as_bytes());
+        row.extend_from_slice(b"\",\"at\":");
+        row.extend_from_slice(now_micros().to_string().as_bytes());
+        row.extend_from_slice(b",\"");
+        row.extend_from_slice(field.as_bytes());
+        row.extend_from_slice(b"\":");
+        payload(&mut row);
         row.push(b'}');
         self.events.open()?.insert(seq, row.as_slice())?;
         Ok(())
@@ -62,17 +75,6 @@ impl Tx<'_> {
         };
         self.next_event_seq = Some(seq + 1);
         Ok(seq)
-    }
-
-    /// `{"v":1,"type":"…","at":…,` of an event row.
-    fn event_head(&self, row: &mut Vec<u8>, kind: EventType) {
-        row.extend_from_slice(b"{\"v\":");
-        row.extend_from_slice(RECORD_VERSION.to_string().as_bytes());
-        row.extend_from_slice(b",\"type\":\"");
-        row.extend_from_slice(kind.as_str().as_bytes());
-        row.extend_from_slice(b"\",\"at\":");
-        row.extend_from_slice(now_micros().to_string().as_bytes());
-        row.push(b',');
     }
 
     /// The last seq this group appended, if any (written to META by
