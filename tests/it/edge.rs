@@ -532,3 +532,44 @@ fn a_read_event_stream_is_not_closed_to_make_room() {
     let got = read_sse(&mut stream, 1);
     assert_eq!(got[0].1, "message.status_updated");
 }
+
+/// The most a connection can hold: a head at the head limit and a body one
+/// byte short of the body limit, then silence. What each such connection
+/// costs is bounded (README "Limits": about 200 KiB with the defaults); it
+/// was ~500 KiB when buffers grew by doubling and the head's bytes stayed
+/// beside the body's.
+#[test]
+fn full_heads_and_bodies_cost_a_bounded_amount_per_connection() {
+    let _one = one_attack_at_a_time();
+    let d = secret_daemon(&[("SINCH_DLR_MAX_CONNECTIONS_PER_CLIENT", "0")]);
+    let n = 300;
+    let headers: String = (0..4)
+        .map(|i| format!("X-F{i}: {}\r\n", "a".repeat(15_900)))
+        .collect();
+    let request = format!(
+        "POST /api/sinchCallbacks HTTP/1.1\r\nHost: x\r\n{headers}Content-Length: 65536\r\n\r\n{}",
+        "b".repeat(65_535)
+    );
+    let (addr, pid) = (d.addr, d.pid());
+    let before = rss_kib(pid);
+    let mut peak = 0;
+    under_attack(&d, 4, "full heads and bodies", |stop| {
+        let conns: Vec<TcpStream> = (0..n)
+            .filter_map(|_| attacker(addr))
+            .filter_map(|mut c| {
+                c.set_write_timeout(Some(Duration::from_secs(5))).ok()?;
+                c.write_all(request.as_bytes()).ok().map(|()| c)
+            })
+            .collect();
+        assert_eq!(conns.len(), n, "every attacker connection got its bytes in");
+        while !stop.load(Ordering::SeqCst) {
+            peak = peak.max(rss_kib(pid));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let per_connection = (peak - before) / n as u64;
+    eprintln!("{n} full connections: {per_connection} KiB each (RSS {before} -> {peak} KiB)");
+    // The static release binary measures ~190 KiB, this debug build ~220;
+    // buffers that grew by doubling cost ~500 here.
+    assert!(per_connection <= 320, "{per_connection} KiB per connection");
+}
